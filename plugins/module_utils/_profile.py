@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 itms.cem contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Schema profiles: logical names for CMDB objects mapped to physical tables and columns.
+
+The vendor documents only part of the CEM schema (KB 440752 Part 2) and warns that
+"Table and column naming may vary by schema version". Everything a query needs is
+therefore looked up here, never hard-coded, and checked against the live CMDB before
+use. A logical table mapped to ``None`` is not publicly documented: queries that need
+it fail with a message that says how to supply it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+
+from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, ProfileMismatch
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+
+
+# Only what KB 440752 Part 2 names. "authentication" and "resource_state" are not
+# publicly documented and stay None until a profile supplies them.
+DEFAULT_CMDB_PROFILE = {
+    "name": "itms-8.8-documented",
+    "description": "Tables and columns named in KB 440752 Part 2 (ITMS 8.7.x/8.8.x).",
+    "tables": {
+        "computer": {
+            "name": "vComputer",
+            "columns": {"guid": "Guid", "name": "Name", "is_managed": "IsManaged"},
+        },
+        "network_zone": {
+            "name": "Inv_AeX_AC_Network_Zone",
+            "columns": {
+                "resource_guid": "_ResourceGuid",
+                "is_on_internet": "IsOnInternet",
+                "internet_mode_supported": "InternetModeSupported",
+                "applied_policy_count": "AppliedPolicyCount",
+                "https_mode": "HTTPSMode",
+                "tls": "TLS",
+            },
+        },
+        "gateway": {
+            "name": "Inv_AeX_AC_InternetGatewayDetails",
+            "columns": {
+                "resource_guid": "_ResourceGuid",
+                "gateway": "Gateway",
+                "port": "Port",
+                "current": "Current",
+                "last_success": "Last Success",
+            },
+        },
+        # Per-computer certificate kind (permanent / ephemeral / both). The 8.8.1
+        # reports show it but their SQL is not published.
+        "authentication": None,
+        # Soft-deleted resources, for the stricter managed-client view (KB 187342,
+        # whose SQL is not published).
+        "resource_state": None,
+    },
+    # Stored values that stand for each authentication kind in authentication.type.
+    "values": {"authentication": {"permanent": None, "ephemeral": None, "both": None}},
+}
+
+# Which logical columns a supplied table entry must map, so a profile typo fails
+# at load time rather than as a SQL error.
+REQUIRED_COLUMNS = {
+    "computer": ("guid", "name", "is_managed"),
+    "network_zone": ("resource_guid", "is_on_internet", "internet_mode_supported",
+                     "applied_policy_count", "https_mode"),
+    "gateway": ("resource_guid", "gateway", "port", "current", "last_success"),
+    "authentication": ("resource_guid", "type"),
+    "resource_state": ("resource_guid", "deleted"),
+}
+
+UNDOCUMENTED_HINT = {
+    "authentication": (
+        "The table that holds each computer's CEM authentication type (permanent, ephemeral or both) "
+        "is not publicly documented. Find it with itms.cem.cmdb_schema_info (search: '%Auth%' or '%Cert%') "
+        "and set tables.authentication and values.authentication in your cmdb_profile."
+    ),
+    "resource_state": (
+        "The column that marks a resource as deleted is not publicly documented. Find it with "
+        "itms.cem.cmdb_schema_info (search: '%Deleted%') and set tables.resource_state in your cmdb_profile."
+    ),
+}
+
+_SIMPLE_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_identifier(name, force=False):
+    """Quote a T-SQL identifier; a dotted name is quoted part by part.
+
+    Plain names stay bare unless ``force`` so that the seed's query renders verbatim.
+    """
+    parts = name.split(".")
+    quoted = []
+    for part in parts:
+        if not part:
+            raise InputError("Identifier %r in the profile has an empty part." % name)
+        if force or not _SIMPLE_IDENT.match(part):
+            quoted.append("[%s]" % part.replace("]", "]]"))
+        else:
+            quoted.append(part)
+    return ".".join(quoted)
+
+
+def _merge(base, override):
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _validate(data, origin):
+    if not isinstance(data, dict):
+        raise InputError("The CMDB profile from %s is not a mapping." % origin)
+    tables = data.get("tables")
+    if not isinstance(tables, dict):
+        raise InputError("The CMDB profile from %s has no 'tables' mapping." % origin)
+    for logical, entry in tables.items():
+        if entry is None:
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry.get("name"):
+            raise InputError("Profile table %r (from %s) needs a 'name' string." % (logical, origin))
+        columns = entry.get("columns")
+        if not isinstance(columns, dict) or not all(isinstance(v, str) and v for v in columns.values()):
+            raise InputError("Profile table %r (from %s) needs a 'columns' mapping of logical to physical names."
+                             % (logical, origin))
+        missing = [c for c in REQUIRED_COLUMNS.get(logical, ()) if c not in columns]
+        if missing:
+            raise InputError("Profile table %r (from %s) does not map the column(s) %s."
+                             % (logical, origin, ", ".join(missing)))
+    values = data.get("values", {})
+    if not isinstance(values, dict):
+        raise InputError("The 'values' entry of the CMDB profile from %s is not a mapping." % origin)
+
+
+class CmdbProfile:
+    """A validated profile with lookups that raise actionable errors."""
+
+    def __init__(self, data, origin="the built-in profile"):
+        _validate(data, origin)
+        self.data = data
+        self.origin = origin
+        self.name = data.get("name", "custom")
+
+    def has_table(self, logical):
+        return self.data["tables"].get(logical) is not None
+
+    def _entry(self, logical):
+        entry = self.data["tables"].get(logical)
+        if entry is None:
+            raise ProfileMismatch(
+                "The CMDB profile (%s) does not map the logical table %r." % (self.origin, logical),
+                hint=UNDOCUMENTED_HINT.get(logical, "Add tables.%s to your cmdb_profile." % logical),
+                missing=["%s" % logical],
+            )
+        return entry
+
+    def table(self, logical):
+        return self._entry(logical)["name"]
+
+    def column(self, logical_table, logical_column):
+        columns = self._entry(logical_table)["columns"]
+        if logical_column not in columns:
+            raise ProfileMismatch(
+                "The CMDB profile (%s) does not map column %r of table %r." % (self.origin, logical_column, logical_table),
+                hint="Add tables.%s.columns.%s to your cmdb_profile." % (logical_table, logical_column),
+                missing=["%s.%s" % (logical_table, logical_column)],
+            )
+        return columns[logical_column]
+
+    def value(self, group, key):
+        found = (self.data.get("values") or {}).get(group, {}) or {}
+        if found.get(key) is None:
+            raise ProfileMismatch(
+                "The CMDB profile (%s) does not say which stored value means %s %r." % (self.origin, group, key),
+                hint="Set values.%s.%s in your cmdb_profile. %s" % (group, key, UNDOCUMENTED_HINT.get(group, "")),
+                missing=["values.%s.%s" % (group, key)],
+            )
+        return found[key]
+
+    def physical_columns(self):
+        """Every (table, column) the profile maps, as physical names."""
+        pairs = []
+        for entry in self.data["tables"].values():
+            if entry is None:
+                continue
+            for physical in entry["columns"].values():
+                pairs.append((entry["name"], physical))
+        return pairs
+
+
+def load_cmdb_profile(spec=None):
+    """Build a profile from None (built-in), a dict, or a path to a YAML file.
+
+    A supplied profile is merged over the built-in one, so it only needs to name what differs.
+    """
+    if spec is None or spec == {} or spec == "":
+        return CmdbProfile(copy.deepcopy(DEFAULT_CMDB_PROFILE))
+    origin = "the cmdb_profile option"
+    if isinstance(spec, str):
+        origin = spec
+        if not HAS_YAML:
+            raise InputError("Reading a profile file needs PyYAML on the controller.")
+        try:
+            with open(spec, "r") as handle:
+                spec = yaml.safe_load(handle)
+        except (IOError, OSError) as exc:
+            raise InputError("Cannot read the CMDB profile file %s: %s." % (origin, exc.strerror or exc),
+                             hint="Check the path in cmdb_profile.")
+        except yaml.YAMLError as exc:
+            raise InputError("The CMDB profile file %s is not valid YAML: %s" % (origin, exc))
+    if not isinstance(spec, dict):
+        raise InputError("The CMDB profile from %s is not a mapping." % origin)
+    return CmdbProfile(_merge(DEFAULT_CMDB_PROFILE, spec), origin)

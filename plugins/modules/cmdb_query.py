@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 itms.cem contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cmdb_query
+short_description: Run a catalog CEM query or a read-only SELECT against the CMDB
+version_added: 0.1.0
+description:
+  - Runs one of the collection's catalog queries (KB 440752 Part 2 and the CEM reports of KB 187342) or a custom
+    read-only T-SQL C(SELECT) against the Symantec CMDB, and returns the rows.
+  - Catalog queries are T-SQL whose table and column names come from the schema profile (O(cmdb_profile)); every
+    table and column they need is checked against the live CMDB first.
+  - Custom SQL must be exactly one C(SELECT) (a C(WITH) or C(UNION) of selects is fine). Anything that writes,
+    C(SELECT ... INTO), C(EXEC), several statements and C(OPENROWSET)-style functions are refused before the CMDB
+    sees them. Values go in O(parameters) and are always bound, never pasted into the SQL.
+  - On an SQLite CMDB the T-SQL is translated with sqlglot.
+author: ITMS CEM Developers (@itms-cem)
+extends_documentation_fragment:
+  - itms.cem.cmdb
+attributes:
+  check_mode:
+    description: Can run in check mode and return the same result without changing anything.
+    support: full
+    details: The module only reads, so it runs the same in check mode.
+  diff_mode:
+    description: Would return details on what has changed.
+    support: none
+  action_group:
+    description: Use C(group/itms.cem.cmdb) in C(module_defaults) to set the connection options once for every CMDB module.
+    support: full
+    membership: [itms.cem.cmdb]
+options:
+  query:
+    description:
+      - Name of a catalog query. Each is described with its columns in the reports guide.
+      - V(connection_state) is the KB 440752 Part 2 query, sent verbatim with the built-in profile.
+      - V(authentication_type_distribution) and V(cloud_enabled_by_authentication) need C(tables.authentication) in
+        the profile; V(managed_clients) needs C(tables.resource_state).
+      - Exactly one of O(query) and O(sql) is required.
+    type: str
+    choices:
+      - authentication_type_distribution
+      - cloud_enabled_by_authentication
+      - computers_by_gateway
+      - configured_vs_connected
+      - connection_state
+      - connection_type_distribution
+      - inventory_hosts
+      - managed_clients
+      - on_internet
+      - over_http
+  sql:
+    description:
+      - A custom read-only T-SQL C(SELECT) with C(@name) placeholders for values.
+    type: str
+  parameters:
+    description:
+      - Values for the C(@name) placeholders of O(sql), without the C(@). Every placeholder needs a value and every
+        value a placeholder.
+    type: dict
+    default: {}
+  select:
+    description:
+      - A JMESPath expression applied to the list of rows; its result is returned as RV(rows).
+      - Needs the jmespath library on the controller.
+    type: str
+notes:
+  - "Runs on the controller: use C(delegate_to: localhost) or a play on localhost."
+requirements:
+  - sqlglot (always), pymssql (for C(mssql://)), jmespath (for O(select))
+seealso:
+  - module: itms.cem.cmdb_schema_info
+  - module: itms.cem.cem_report
+"""
+
+EXAMPLES = r"""
+- name: Count managed computers by connection type
+  itms.cem.cmdb_query:
+    cmdb_url: mssql://LAB%5Csvc_cem@sql01.corp.example.com/Symantec_CMDB
+    cmdb_password: "{{ vault_cmdb_password }}"
+    query: connection_type_distribution
+  delegate_to: localhost
+  register: by_type
+
+- name: Computers currently on CEM through one gateway (names only)
+  itms.cem.cmdb_query:
+    cmdb_url: "{{ itms_cmdb_url }}"
+    cmdb_profile: "{{ playbook_dir }}/profiles/cmdb.yml"
+    sql: >-
+      SELECT vc.[Name], gw.[Last Success]
+      FROM vComputer vc
+      JOIN Inv_AeX_AC_InternetGatewayDetails gw ON vc.[Guid] = gw.[_ResourceGuid]
+      WHERE gw.[Gateway] = @gateway AND gw.[Current] = 1
+    parameters:
+      gateway: ig-emea.cem.example.com
+    select: "[].Name"
+  delegate_to: localhost
+  register: emea
+
+- name: Set the connection once for every CMDB task of a play
+  hosts: localhost
+  module_defaults:
+    group/itms.cem.cmdb:
+      cmdb_url: sqlite:////var/lib/itms-lab/cmdb.sqlite
+  tasks:
+    - name: Who is on the Internet
+      itms.cem.cmdb_query:
+        query: on_internet
+"""
+
+RETURN = r"""
+rows:
+  description:
+    - The rows, one dictionary per row keyed by column name; or the result of O(select) when it is set.
+  returned: success
+  type: raw
+  sample: [{"Connection Type": "Internet Gateway (CEM)", "Computers": 312}]
+columns:
+  description: Column names in query order.
+  returned: success
+  type: list
+  elements: str
+  sample: ["Connection Type", "Computers"]
+row_count:
+  description: Number of rows the query returned (before O(select)).
+  returned: success
+  type: int
+  sample: 3
+elapsed_ms:
+  description: Milliseconds the query took in the CMDB, fetch included.
+  returned: success
+  type: int
+  sample: 42
+query:
+  description: The catalog query name, or C(custom).
+  returned: success
+  type: str
+  sample: connection_type_distribution
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
+from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec
+from ansible_collections.itms.cem.plugins.module_utils._errors import CemError, InputError
+from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
+from ansible_collections.itms.cem.plugins.module_utils._queries import QUERY_NAMES
+
+try:
+    import jmespath
+
+    HAS_JMESPATH = True
+except ImportError:
+    HAS_JMESPATH = False
+
+
+def run(module, client):
+    params = module.params
+    if params["query"]:
+        if params["parameters"]:
+            raise InputError("Catalog queries take no parameters; the profile supplies their values.",
+                             hint="Use sql with @name placeholders for a query of your own.")
+        result = client.run_catalog(params["query"], load_cmdb_profile(params["cmdb_profile"]))
+        name = params["query"]
+    else:
+        result = client.run_sql(params["sql"], params["parameters"])
+        name = "custom"
+    if len(set(result.columns)) != len(result.columns):
+        module.warn("The query returns several columns with the same name; only the last of each is kept in "
+                    "rows. Give them distinct aliases.")
+    rows = result.as_dicts()
+    if params["select"]:
+        try:
+            rows = jmespath.search(params["select"], rows)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise InputError("The select expression is not valid JMESPath: %s" % exc)
+    return dict(changed=False, rows=rows, columns=result.columns, row_count=len(result.rows),
+                elapsed_ms=result.elapsed_ms, query=name)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=cmdb_argument_spec(
+            query=dict(type="str", choices=QUERY_NAMES),
+            sql=dict(type="str"),
+            parameters=dict(type="dict", default={}),
+            select=dict(type="str"),
+        ),
+        mutually_exclusive=[("query", "sql")],
+        required_one_of=[("query", "sql")],
+        supports_check_mode=True,
+    )
+    if module.params["select"] and not HAS_JMESPATH:
+        module.fail_json(msg=missing_required_lib("jmespath"))
+    client = None
+    try:
+        client = client_from_params(module.params)
+        result = run(module, client)
+    except CemError as exc:
+        module.fail_json(**exc.to_fail_json())
+    finally:
+        if client is not None:
+            client.close()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

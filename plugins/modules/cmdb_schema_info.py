@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 itms.cem contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cmdb_schema_info
+short_description: Check a CMDB schema profile against the live CMDB and search its schema
+version_added: 0.1.0
+description:
+  - The "schema verification" step of KB 440752 as a task. The vendor warns that C(Inv_AeX_AC_InternetGatewayDetails)
+    may not exist everywhere and that "Table and column naming may vary by schema version".
+  - Checks that every table and column the schema profile names exists in the CMDB and lists what is missing.
+  - Lists the logical tables the profile leaves unmapped (not publicly documented), so you know which catalog
+    queries cannot run yet.
+  - With O(search), lists the tables whose name or columns match a pattern, to find the tables to put in a profile.
+author: ITMS CEM Developers (@itms-cem)
+extends_documentation_fragment:
+  - itms.cem.cmdb
+attributes:
+  check_mode:
+    description: Can run in check mode and return the same result without changing anything.
+    support: full
+    details: The module only reads.
+  diff_mode:
+    description: Would return details on what has changed.
+    support: none
+  action_group:
+    description: Use C(group/itms.cem.cmdb) in C(module_defaults) to set the connection options once for every CMDB module.
+    support: full
+    membership: [itms.cem.cmdb]
+options:
+  search:
+    description:
+      - A SQL C(LIKE) pattern (C(%) and C(_) wildcards, case-insensitive on a default SQL Server collation) matched
+        against table and column names.
+    type: str
+  fail_on_mismatch:
+    description:
+      - Fail the task when the profile names a table or column the CMDB does not have.
+      - By default the result only reports it in RV(profile_ok) and RV(missing).
+    type: bool
+    default: false
+notes:
+  - "Runs on the controller: use C(delegate_to: localhost) or a play on localhost."
+seealso:
+  - module: itms.cem.cmdb_query
+"""
+
+EXAMPLES = r"""
+- name: Verify the profile before deploying reports (fail if the CMDB differs)
+  itms.cem.cmdb_schema_info:
+    cmdb_url: mssql://LAB%5Csvc_cem@sql01.corp.example.com/Symantec_CMDB
+    cmdb_password: "{{ vault_cmdb_password }}"
+    fail_on_mismatch: true
+  delegate_to: localhost
+
+- name: Find where the CMDB keeps certificate or authentication data
+  itms.cem.cmdb_schema_info:
+    cmdb_url: "{{ itms_cmdb_url }}"
+    search: "%Auth%"
+  delegate_to: localhost
+  register: auth_tables
+
+- name: Show candidate tables
+  ansible.builtin.debug:
+    var: auth_tables.matches
+"""
+
+RETURN = r"""
+profile_name:
+  description: Name of the profile that was checked.
+  returned: always
+  type: str
+  sample: itms-8.8-documented
+profile_ok:
+  description: Whether every table and column the profile names exists.
+  returned: always
+  type: bool
+  sample: true
+missing:
+  description: Tables (C(name (table))) and columns (C(table.column)) the profile names but the CMDB lacks.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Inv_AeX_AC_InternetGatewayDetails (table)"]
+checked:
+  description: Every C(table.column) the profile names, as checked.
+  returned: always
+  type: list
+  elements: str
+  sample: ["vComputer.Guid", "vComputer.Name"]
+unmapped:
+  description: Logical tables the profile leaves unmapped, and what to do about each.
+  returned: always
+  type: dict
+  sample: {"authentication": "The table that holds each computer's CEM authentication type ... is not publicly documented."}
+tables:
+  description: For each table the profile names and the CMDB has, its columns as the CMDB spells them.
+  returned: always
+  type: dict
+  sample: {"vComputer": ["Guid", "Name", "IsManaged"]}
+matches:
+  description: With O(search), the tables whose name or columns match, with the matching columns (all columns when
+    the table name matched).
+  returned: when O(search) is set
+  type: dict
+  sample: {"Inv_AeX_AC_InternetGatewayDetails": ["Gateway"]}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
+from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec
+from ansible_collections.itms.cem.plugins.module_utils._errors import CemError
+from ansible_collections.itms.cem.plugins.module_utils._profile import UNDOCUMENTED_HINT, load_cmdb_profile
+
+
+def run(module, client):
+    profile = load_cmdb_profile(module.params["cmdb_profile"])
+    pairs = profile.physical_columns()
+    missing = client.missing(pairs)
+    schema = client.schema()
+    tables = {}
+    for table, _column in pairs:
+        columns = schema.get(table.lower())
+        if columns is not None and table not in tables:
+            tables[table] = sorted(columns.values(), key=str.lower)
+    unmapped = dict((logical, UNDOCUMENTED_HINT.get(logical, "Not mapped by the profile."))
+                    for logical, entry in sorted(profile.data["tables"].items()) if entry is None)
+    result = dict(changed=False, profile_name=profile.name, profile_ok=not missing, missing=missing,
+                  checked=["%s.%s" % pair for pair in pairs], unmapped=unmapped, tables=tables)
+    if module.params["search"]:
+        pattern = module.params["search"]
+        matches = client.search(pattern)
+        result["matches"] = matches
+    if missing and module.params["fail_on_mismatch"]:
+        result["msg"] = ("The CMDB at %s does not match the profile %r: missing %s. The vendor warns that table and "
+                         "column names may vary by schema version; find the right names with the search option and "
+                         "correct cmdb_profile." % (client.url.display(), profile.name, ", ".join(missing)))
+        result["failed"] = True
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=cmdb_argument_spec(
+            search=dict(type="str"),
+            fail_on_mismatch=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    client = None
+    try:
+        client = client_from_params(module.params)
+        result = run(module, client)
+    except CemError as exc:
+        module.fail_json(**exc.to_fail_json())
+    finally:
+        if client is not None:
+            client.close()
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+# Copyright (c) 2026 itms.cem contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make ``ansible_collections.itms.cem`` importable for plain pytest.
+
+The repository root is the collection root, so a link farm in a temporary directory
+gives Python the ``ansible_collections/itms/cem`` path it needs. ansible-test itself
+runs from a real copy (see the Makefile).
+"""
+
+import os
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LAB = os.path.join(REPO, "tests", "lab")
+
+
+def _collections_root():
+    parent = os.path.dirname(REPO)
+    if os.path.basename(REPO) == "cem" and os.path.basename(parent) == "itms" and \
+            os.path.basename(os.path.dirname(parent)) == "ansible_collections":
+        return os.path.dirname(os.path.dirname(parent))  # already a collection tree (ansible-test copy)
+    root = tempfile.mkdtemp(prefix="itms-cem-unit-")
+    os.makedirs(os.path.join(root, "ansible_collections", "itms"))
+    os.symlink(REPO, os.path.join(root, "ansible_collections", "itms", "cem"))
+    return root
+
+
+def _install_finder():
+    root = _collections_root()
+    try:
+        from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+    except ImportError:  # pragma: no cover
+        sys.path.insert(0, root)
+        return
+    # scan_sys_paths also finds the collections bundled with the ansible package in site-packages
+    finder = _AnsibleCollectionFinder(paths=[root], scan_sys_paths=True)
+    finder._install()  # pylint: disable=protected-access
+
+
+_install_finder()
+if LAB not in sys.path:
+    sys.path.insert(0, LAB)
+
+
+@pytest.fixture(scope="session")
+def lab_db(tmp_path_factory):
+    """A 1,000-computer lab CMDB shared by the tests of a session."""
+    from itms_lab import cmdb
+
+    path = str(tmp_path_factory.mktemp("lab") / "cmdb.sqlite")
+    cmdb.write(path, 1000, 11)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lab_profile_path():
+    return os.path.join(LAB, "profiles", "cmdb.yml")
