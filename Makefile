@@ -61,7 +61,7 @@ sanity: venv
 
 lint: venv
 	@echo "==> ansible-lint --profile production"
-	$(BIN)/ansible-lint --offline --profile production
+	tests/lint.sh
 
 integration: venv
 	@echo "==> integration targets against the lab"

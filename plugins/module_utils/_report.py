@@ -182,9 +182,9 @@ def _bar_chart_svg(chart):
         share = 100.0 * (item["value"] or 0) / total
         parts.append('<text x="%d" y="%d" text-anchor="end" class="label">%s</text>'
                      % (label_w - 10, y + bar_h - 8, _esc(item["label"][:34])))
+        rect = (label_w, y, max(width, 1), bar_h, PALETTE[i % len(PALETTE)], _esc(item["label"]), item["value"], share)
         parts.append('<rect x="%d" y="%d" width="%d" height="%d" rx="3" fill="%s">'
-                     '<title>%s: %s (%.1f%%)</title></rect>' % (label_w, y, max(width, 1), bar_h, PALETTE[i % len(PALETTE)], _esc(item["label"]),
-                        item["value"], share))
+                     '<title>%s: %s (%.1f%%)</title></rect>' % rect)
         parts.append('<text x="%d" y="%d" class="value">%s (%.1f%%)</text>'
                      % (label_w + max(width, 1) + 8, y + bar_h - 8, "{:,}".format(item["value"] or 0), share))
     parts.append("</svg>")
@@ -224,7 +224,8 @@ function draw(){
     r.forEach(function(v){var td=document.createElement('td');td.textContent=(v===null?'':v);tr.appendChild(td);});
     frag.appendChild(tr);});
   body.textContent='';body.appendChild(frag);
-  info.textContent='Rows '+(view.length?page*size+1:0)+'-'+Math.min(view.length,(page+1)*size)+' of '+view.length.toLocaleString()+' (page '+(page+1)+' of '+pages+')';
+  info.textContent='Rows '+(view.length?page*size+1:0)+'-'+Math.min(view.length,(page+1)*size)+
+    ' of '+view.length.toLocaleString()+' (page '+(page+1)+' of '+pages+')';
 }
 document.getElementById('filter').addEventListener('input',function(e){
   var q=e.target.value.toLowerCase(); page=0;
@@ -250,11 +251,12 @@ def render_html(document, max_rows=20000):
         notes.append("The table shows the first %s of %s rows; the charts and figures above cover all of them. "
                      "The JSON and CSV formats hold every row." % ("{:,}".format(len(shown)), "{:,}".format(len(rows))))
     payload = json.dumps(dict(rows=shown), separators=(",", ":"), ensure_ascii=True)
-    # "</" inside a script element would end it early; JSON allows "<\\/".
-    payload = payload.replace("</", "<\\/")
+    # Inside a script element "</script" or "<!--" would change how the page parses; JSON can say
+    # the same characters as \u escapes (they only occur inside strings).
+    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     source = document.get("source") or {}
     cards = "".join('<div class="card"><div class="n">%s</div><div class="k">%s</div></div>'
-                    % ("{:,}".format(v) if isinstance(v, int) else _esc(v), _esc(k.replace("_", " ")))
+                    % (("{:,}".format(v) if isinstance(v, int) else _esc(v)), _esc(k.replace("_", " ")))
                     for k, v in document["summary"].items())
     charts = "".join('<section class="panel"><h2>%s</h2>%s</section>' % (_esc(c["title"]), _bar_chart_svg(c))
                      for c in document["charts"])

@@ -58,3 +58,21 @@ def lab_db(tmp_path_factory):
 @pytest.fixture(scope="session")
 def lab_profile_path():
     return os.path.join(LAB, "profiles", "cmdb.yml")
+
+
+@pytest.fixture
+def run_module(capsys):
+    """Run a module's main() with ``args``; return (result dict, failed)."""
+    import json
+
+    from ansible.module_utils.testing import patch_module_args
+
+    def runner(main, args):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exit_info:
+                main()
+        out = capsys.readouterr().out
+        result = json.loads(out[out.index("{"):])
+        return result, exit_info.value.code != 0
+
+    return runner

@@ -11,8 +11,12 @@ import sys
 
 def main(db_path, report_path):
     db = sqlite3.connect(db_path)
-    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
-    report = json.load(open(report_path))
+
+    def one(sql):
+        return db.execute(sql).fetchone()[0]
+
+    with open(report_path) as handle:
+        report = json.load(handle)
     managed_joined = ("FROM vComputer vc JOIN Inv_AeX_AC_Network_Zone nz ON vc.Guid = nz._ResourceGuid "
                       "WHERE vc.IsManaged = 1")
     expected_summary = {
@@ -52,7 +56,8 @@ def main(db_path, report_path):
             failures.append("chart %s: report %r, sqlite3 %r" % (chart, charts.get(chart), expected))
     if len(report["rows"]) != expected_summary["rows"]:
         failures.append("rows: %d in the report, %d in sqlite3" % (len(report["rows"]), expected_summary["rows"]))
-    csv_rows = sum(1 for _ in open(report_path[:-5] + ".csv", newline="")) - 1
+    with open(report_path[:-5] + ".csv", newline="") as handle:
+        csv_rows = len(handle.readlines()) - 1
     if csv_rows != expected_summary["rows"]:
         failures.append("csv rows: %d, sqlite3 %d" % (csv_rows, expected_summary["rows"]))
     if failures:
