@@ -60,8 +60,10 @@ def minimal_script(db, dest, sql, source):
         data = [dict(label=str(label), value=value) for label, value in conn.execute(sql[name], sql[name + "_params"])]
         charts.append(dict(id=chart_id, title=title, data=data, total=sum(d["value"] for d in data)))
     data = sorted((dict(label=k, value=len(v)) for k, v in per_gateway.items()), key=lambda d: (-d["value"], d["label"]))
-    charts.append(dict(id="computers_per_gateway", title="Computers per gateway", data=data,
-                       total=sum(d["value"] for d in data)))
+    computers = len(cem) + len(lan)
+    charts.append(dict(id="computers_per_gateway", title="Computers per gateway", data=data, total=computers,
+                       note="Share of the {:,} computers in the report; an agent may list more than one gateway."
+                       .format(computers)))
     document = dict(report="connection_state", title=_report.REPORTS["connection_state"][0], source=source,
                     summary=dict(rows=len(rows), computers=len(cem) + len(lan), cem_active=len(cem),
                                  lan_active=len(lan), gateways=len(gateways)),

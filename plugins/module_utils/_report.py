@@ -96,16 +96,23 @@ def shape(name, title, table, charts, chart_results, notes, source):
     document = dict(report=name, title=title, source=source, summary=summarize(name, columns, rows),
                     charts=[], columns=columns, rows=rows, notes=list(notes))
     for chart_id, chart_title, query, label, value in charts:
+        note = None
         if query is None:
             data = _distinct_count_by(columns, rows, label, value)
+            # A computer can list several gateways: shares are of all computers, so they need not add up to 100 %.
+            total = document["summary"].get("computers") or sum(d["value"] for d in data)
+            note = "Share of the %s computers in the report; an agent may list more than one gateway." % "{:,}".format(total)
         elif chart_id in chart_results:
             result = chart_results[chart_id]
             li, vi = result.columns.index(label), result.columns.index(value)
             data = [dict(label=_label_text(r[li]), value=r[vi]) for r in result.rows]
         else:
             continue
-        document["charts"].append(dict(id=chart_id, title=chart_title, data=data,
-                                       total=sum(d["value"] or 0 for d in data)))
+        chart = dict(id=chart_id, title=chart_title, data=data,
+                     total=total if note else sum(d["value"] or 0 for d in data))
+        if note:
+            chart["note"] = note
+        document["charts"].append(chart)
     return document
 
 
@@ -168,12 +175,13 @@ PALETTE = ("#1f6feb", "#2da44e", "#bf8700", "#cf222e", "#8250df", "#0a7ea4", "#d
 def _bar_chart_svg(chart):
     data = chart["data"]
     total = chart["total"] or 1
-    bar_h, gap, label_w, bar_w = 26, 10, 230, 360
+    bar_h, gap, label_w, bar_w = 24, 10, 180, 210
     height = max(1, len(data)) * (bar_h + gap) + gap
     peak = max([d["value"] or 0 for d in data] + [1])
-    parts = ['<svg class="chart" role="img" aria-label="%s" viewBox="0 0 %d %d" width="100%%" '
-             'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
-             % (_esc(chart["title"]), label_w + bar_w + 150, height)]
+    width_px = label_w + bar_w + 120
+    parts = ['<svg class="chart" role="img" aria-label="%s" viewBox="0 0 %d %d" width="%d" height="%d" '
+             'style="max-width:100%%;height:auto" xmlns="http://www.w3.org/2000/svg">'
+             % (_esc(chart["title"]), width_px, height, width_px, height)]
     if not data:
         parts.append('<text x="0" y="24" class="muted">No data</text>')
     for i, item in enumerate(data):
@@ -181,7 +189,7 @@ def _bar_chart_svg(chart):
         width = int(round(bar_w * float(item["value"] or 0) / peak))
         share = 100.0 * (item["value"] or 0) / total
         parts.append('<text x="%d" y="%d" text-anchor="end" class="label">%s</text>'
-                     % (label_w - 10, y + bar_h - 8, _esc(item["label"][:34])))
+                     % (label_w - 10, y + bar_h - 8, _esc(item["label"][:26])))
         rect = (label_w, y, max(width, 1), bar_h, PALETTE[i % len(PALETTE)], _esc(item["label"]), item["value"], share)
         parts.append('<rect x="%d" y="%d" width="%d" height="%d" rx="3" fill="%s">'
                      '<title>%s: %s (%.1f%%)</title></rect>' % rect)
@@ -199,7 +207,7 @@ header p{margin:4px 0 0;color:#9da7b3;font-size:13px}main{padding:20px 28px;max-
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin-bottom:18px}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px 16px;min-width:150px;background:#fff}
 .card .n{font-size:24px;font-weight:600}.card .k{color:var(--muted);font-size:12px;text-transform:uppercase}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;margin-bottom:18px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:16px;margin-bottom:18px}
 .panel{border:1px solid var(--line);border-radius:8px;padding:12px 16px;background:#fff}
 .panel h2{font-size:15px;margin:0 0 8px}svg.chart .label{font-size:13px;fill:var(--fg)}
 svg.chart .value{font-size:12px;fill:var(--muted)}.muted{color:var(--muted);fill:var(--muted)}
@@ -258,7 +266,9 @@ def render_html(document, max_rows=20000):
     cards = "".join('<div class="card"><div class="n">%s</div><div class="k">%s</div></div>'
                     % (("{:,}".format(v) if isinstance(v, int) else _esc(v)), _esc(k.replace("_", " ")))
                     for k, v in document["summary"].items())
-    charts = "".join('<section class="panel"><h2>%s</h2>%s</section>' % (_esc(c["title"]), _bar_chart_svg(c))
+    charts = "".join('<section class="panel"><h2>%s</h2>%s%s</section>'
+                     % (_esc(c["title"]), _bar_chart_svg(c),
+                        '<p class="muted">%s</p>' % _esc(c["note"]) if c.get("note") else "")
                      for c in document["charts"])
     notes_html = ('<div class="notes">%s</div>' % "".join("<p>%s</p>" % _esc(n) for n in notes)) if notes else ""
     head = "".join("<th>%s</th>" % _esc(c) for c in document["columns"])
