@@ -25,3 +25,27 @@ def cmdb_argument_spec(**extra):
     spec = copy.deepcopy(CMDB_SPEC)
     spec.update(extra)
     return spec
+
+
+def run_cmdb_module(module, run):
+    """Open the CMDB client, call ``run(module, client)``, close it, and exit with the result.
+
+    Typed errors become ``fail_json`` with their actionable message; a result that carries
+    ``failed: True`` fails the task with its own fields.
+    """
+    # Imported here so that the argument spec stays importable without the client's dependencies.
+    from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
+    from ansible_collections.itms.cem.plugins.module_utils._errors import CemError
+
+    client = None
+    try:
+        client = client_from_params(module.params)
+        result = run(module, client)
+    except CemError as exc:
+        module.fail_json(**exc.to_fail_json())
+    finally:
+        if client is not None:
+            client.close()
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)

@@ -152,9 +152,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.itms.cem.plugins.module_utils import _report
-from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
-from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec
-from ansible_collections.itms.cem.plugins.module_utils._errors import CemError, InputError
+from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
+from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
 
 
@@ -206,16 +205,7 @@ def main():
     )
     if module.params["html_max_rows"] < 0:
         module.fail_json(msg="html_max_rows must be 0 (no cap) or a positive number of rows.")
-    client = None
-    try:
-        client = client_from_params(module.params)
-        result = run(module, client)
-    except CemError as exc:
-        module.fail_json(**exc.to_fail_json())
-    finally:
-        if client is not None:
-            client.close()
-    module.exit_json(**result)
+    run_cmdb_module(module, run)
 
 
 if __name__ == "__main__":

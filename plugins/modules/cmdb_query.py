@@ -146,9 +146,8 @@ query:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
-from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec
-from ansible_collections.itms.cem.plugins.module_utils._errors import CemError, InputError
+from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
+from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
 from ansible_collections.itms.cem.plugins.module_utils._queries import QUERY_NAMES
 
@@ -198,16 +197,7 @@ def main():
     )
     if module.params["select"] and not HAS_JMESPATH:
         module.fail_json(msg=missing_required_lib("jmespath"))
-    client = None
-    try:
-        client = client_from_params(module.params)
-        result = run(module, client)
-    except CemError as exc:
-        module.fail_json(**exc.to_fail_json())
-    finally:
-        if client is not None:
-            client.close()
-    module.exit_json(**result)
+    run_cmdb_module(module, run)
 
 
 if __name__ == "__main__":

@@ -114,9 +114,7 @@ matches:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
-from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec
-from ansible_collections.itms.cem.plugins.module_utils._errors import CemError
+from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
 from ansible_collections.itms.cem.plugins.module_utils._profile import UNDOCUMENTED_HINT, load_cmdb_profile
 
 
@@ -154,18 +152,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = None
-    try:
-        client = client_from_params(module.params)
-        result = run(module, client)
-    except CemError as exc:
-        module.fail_json(**exc.to_fail_json())
-    finally:
-        if client is not None:
-            client.close()
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_cmdb_module(module, run)
 
 
 if __name__ == "__main__":
