@@ -1,7 +1,9 @@
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Make ``ansible_collections.itms.cem`` and the lab importable from a checkout (benchmarks only)."""
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -12,6 +14,7 @@ LAB = os.path.join(REPO, "tests", "lab")
 def collections_root():
     """A temporary directory holding ansible_collections/itms/cem -> the checkout."""
     root = tempfile.mkdtemp(prefix="itms-cem-bench-")
+    atexit.register(shutil.rmtree, root, True)
     os.makedirs(os.path.join(root, "ansible_collections", "itms"))
     os.symlink(REPO, os.path.join(root, "ansible_collections", "itms", "cem"))
     return root

@@ -7,7 +7,9 @@ gives Python the ``ansible_collections/itms/cem`` path it needs. ansible-test it
 runs from a real copy (see the Makefile).
 """
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -23,6 +25,7 @@ def _collections_root():
             os.path.basename(os.path.dirname(parent)) == "ansible_collections":
         return os.path.dirname(os.path.dirname(parent))  # already a collection tree (ansible-test copy)
     root = tempfile.mkdtemp(prefix="itms-cem-unit-")
+    atexit.register(shutil.rmtree, root, True)
     os.makedirs(os.path.join(root, "ansible_collections", "itms"))
     os.symlink(REPO, os.path.join(root, "ansible_collections", "itms", "cem"))
     return root
