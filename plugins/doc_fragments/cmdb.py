@@ -44,7 +44,7 @@ options:
     description:
       - TLS for the SQL Server connection (pymssql/FreeTDS C(encryption)).
       - V(require) by default. FreeTDS checks the server certificate only when its own configuration names a CA
-        file; see the CMDB guide.
+        file; see docs/getting-started.md in the collection.
       - Ignored for SQLite.
     type: str
     default: require
