@@ -31,6 +31,28 @@ grep -q "changed=0" "$work/run2.log"
 # every number in the JSON against counts taken with sqlite3 directly
 python "$(pwd)/independent_counts.py" "$db" "$work/reports/cem-report.json"
 
+# the inventory plugin over the same CMDB: one host per distinct managed computer name
+cat > "$work/lab.cmdb.yml" <<INV
+plugin: itms.cem.cmdb
+cmdb_url: sqlite:///$db
+cmdb_profile: $profile
+keyed_groups:
+  - key: itms_connection_state
+    prefix: cem
+INV
+ANSIBLE_INVENTORY_ENABLED=itms.cem.cmdb ansible-inventory -i "$work/lab.cmdb.yml" --list > "$work/inventory.json"
+python - "$db" "$work/inventory.json" <<'PY'
+import json, sqlite3, sys
+listed = json.load(open(sys.argv[2]))
+expected = sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(DISTINCT Name) FROM vComputer WHERE IsManaged = 1").fetchone()[0]
+cem = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT COUNT(DISTINCT c.Name) FROM vComputer c JOIN Inv_AeX_AC_Network_Zone z ON c.Guid = z._ResourceGuid "
+    "WHERE c.IsManaged = 1 AND z.IsOnInternet = 1").fetchone()[0]
+assert len(listed["_meta"]["hostvars"]) == expected, (len(listed["_meta"]["hostvars"]), expected)
+assert len(listed["cem_cem"]["hosts"]) == cem, (len(listed["cem_cem"]["hosts"]), cem)
+print("inventory: %d hosts, %d in cem_cem, as in sqlite3" % (expected, cem))
+PY
+
 # modules one by one, with the bad input cases
 ansible-playbook -i ../../inventory tests.yml -e "lab_db=$db" -e "lab_profile=$profile" -e "work=$work" "$@"
 
