@@ -346,6 +346,3 @@ def client_from_params(params, connect=None):
     return CmdbClient(params["cmdb_url"], password=params.get("cmdb_password"),
                       timeout=params.get("cmdb_timeout") or 30,
                       encryption=params.get("cmdb_encryption") or "require", connect=connect)
-
-
-__all__ = ["CmdbClient", "CmdbUrl", "QueryResult", "client_from_params", "parse_cmdb_url", "InputError"]
