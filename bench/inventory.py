@@ -2,16 +2,29 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The itms.cem.cmdb inventory plugin against a static YAML inventory of the same hosts and variables.
 
-    python bench/inventory.py [--computers 20000] [--quick]
+    python bench/inventory.py [--computers 20000] [--quick] [--repeat 3] [--static-repeat 1] [--keep]
 
-Times `ansible-inventory --list` side by side in one run: the plugin with an empty cache (it reads
-the CMDB and fills the cache), the plugin again (from the jsonfile cache), and a static YAML file
-holding exactly the hosts and variables the plugin produced. Prints seconds and ratios; asserts none.
+Run from the repository root with the project's venv active. In one temporary directory it builds a lab CMDB,
+writes the same hosts and variables as a static YAML inventory (derived independently with sqlite3), makes a
+collections link farm (T/ansible_collections/itms/cem -> this checkout) and an ansible.cfg that enables the
+jsonfile inventory cache, then times `ansible-inventory --list` side by side (the plugin runs in interleaved
+rounds, the median kept):
+
+  * the static YAML inventory;
+  * the plugin, uncached (cache turned off);
+  * the plugin with the cache on, first run (reads the CMDB and fills the cache);
+  * the plugin with the cache on, second run (served from the cache);
+  * for information, the plugin uncached with compose, groups and keyed_groups.
+
+Prints the seconds and the ratios plugin/static and cached/uncached. It asserts nothing about time; it exits
+non-zero only when the runs list different numbers of hosts.
 """
 import argparse
 import json
 import os
 import shutil
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,73 +32,220 @@ import time
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _collection  # noqa: E402  pylint: disable=wrong-import-position
+try:
+    from yaml import CSafeDumper as Dumper
+except ImportError:  # pragma: no cover - libyaml is usually there
+    from yaml import SafeDumper as Dumper
 
-sys.path.insert(0, _collection.LAB)
-from itms_lab import cmdb as lab_cmdb  # noqa: E402  pylint: disable=wrong-import-position,import-error
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+LAB_CLI = os.path.join(REPO, "tests", "lab", "itms-lab")
+LAB_PROFILE = os.path.join(REPO, "tests", "lab", "profiles", "cmdb.yml")
+SEED = 3
+PREFIX = "itms_"
+
+# The plugin's variables derived without the plugin: plain SQLite over the lab tables.
+STATIC_SQL = """
+SELECT c.Guid, c.Name, z.IsOnInternet, z.HTTPSMode,
+       CASE WHEN z.InternetModeSupported = 1 AND z.AppliedPolicyCount > 0 THEN 1 ELSE 0 END,
+       g.Gateway, g.Port, g.[Last Success], a.[Authentication Type]
+FROM vComputer c
+LEFT JOIN Inv_AeX_AC_Network_Zone z ON z._ResourceGuid = c.Guid
+LEFT JOIN Inv_AeX_AC_InternetGatewayDetails g ON g._ResourceGuid = c.Guid AND g.[Current] = 1
+LEFT JOIN Lab_CEM_Agent_Authentication a ON a._ResourceGuid = c.Guid
+WHERE c.IsManaged = 1
+ORDER BY c.Name
+"""
+AUTH_NAMES = {1: "Permanent", 2: "Ephemeral", 3: "Both"}
+
+ANSIBLE_CFG = """[inventory]
+enable_plugins = itms.cem.cmdb, yaml
+cache = true
+cache_plugin = ansible.builtin.jsonfile
+cache_connection = {cache}
+cache_timeout = 3600
+"""
+
+CONSTRUCTED = {
+    "compose": {"ansible_host": "itms_computer_name ~ '.corp.example.com'"},
+    "groups": {"cem_configured_but_offline": "itms_cem_configured and not itms_is_on_internet"},
+    "keyed_groups": [
+        {"key": "itms_gateway | default('none', true)", "prefix": "gateway"},
+        {"key": "itms_connection_state", "prefix": "cem"},
+        {"key": "(itms_authentication_type | default('unknown', true)) | lower", "prefix": "auth"},
+    ],
+}
+
+
+def static_hosts(db):
+    """{host: variables} as the plugin should produce them (hostname: name, no domain)."""
+    hosts, seen = {}, set()
+    conn = sqlite3.connect(db)
+    try:
+        for guid, name, online, https, configured, gateway, port, last, auth in conn.execute(STATIC_SQL):
+            if not name or name.lower() in seen:
+                continue
+            seen.add(name.lower())
+            hosts[name] = {
+                PREFIX + "guid": guid,
+                PREFIX + "computer_name": name,
+                PREFIX + "connection_state": "cem" if online == 1 else "lan",
+                PREFIX + "is_on_internet": online == 1,
+                PREFIX + "https_mode": https == 1,
+                PREFIX + "cem_configured": configured == 1,
+                PREFIX + "gateway": gateway,
+                PREFIX + "gateway_port": port,
+                PREFIX + "last_success": last,
+                PREFIX + "authentication_type": None if auth is None else AUTH_NAMES.get(auth, "Other"),
+            }
+    finally:
+        conn.close()
+    return hosts
 
 
 def _plain(value):
+    """A value of `ansible-inventory --list` output without the unsafe marker of ansible-core 2.19."""
     if isinstance(value, dict) and set(value) == {"__ansible_unsafe"}:
         return value["__ansible_unsafe"]
     return value
 
 
-def _timed(command, env, out_path):
+def timed(command, env, out_path):
     start = time.perf_counter()
     with open(out_path, "w") as out:
-        subprocess.run(command, env=env, stdout=out, check=True)
-    return time.perf_counter() - start
+        done = subprocess.run(command, env=env, stdout=out, stderr=subprocess.PIPE, universal_newlines=True,
+                              check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit("%s failed (%d):\n%s" % (" ".join(command), done.returncode, done.stderr))
+    with open(out_path) as handle:
+        listed = json.load(handle)
+    return elapsed, listed, done.stderr
+
+
+class Series:
+    """Times of one kind of run; the median is reported."""
+
+    def __init__(self, label):
+        self.label = label
+        self.times = []
+        self.listed = None
+
+    def run(self, command, env, out_path):
+        elapsed, self.listed, stderr = timed(command, env, out_path)
+        self.times.append(elapsed)
+        if "WARNING" in stderr or "ERROR" in stderr:
+            sys.stderr.write("%s: %s" % (self.label, stderr))
+
+    @property
+    def seconds(self):
+        return statistics.median(self.times)
+
+    @property
+    def hosts(self):
+        return len(self.listed["_meta"]["hostvars"])
+
+
+def write_source(path, db, **extra):
+    data = dict(plugin="itms.cem.cmdb", cmdb_url="sqlite:///" + db, cmdb_profile=LAB_PROFILE, **extra)
+    with open(path, "w") as handle:
+        yaml.safe_dump(data, handle, sort_keys=False)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--computers", type=int, default=20000)
+    parser.add_argument("--computers", type=int, default=20000, help="computers in the lab CMDB (default 20000)")
     parser.add_argument("--quick", action="store_true", help="2,000 computers, for a smoke run")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of the plugin runs (uncached, cache 1st, cache 2nd, interleaved); median kept")
+    parser.add_argument("--static-repeat", type=int, default=1, help="runs of the static YAML inventory (slow)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
     args = parser.parse_args()
     computers = 2000 if args.quick else args.computers
+    repeat = max(1, args.repeat)
+    static_repeat = max(1, args.static_repeat)
+
     work = tempfile.mkdtemp(prefix="itms-cem-bench-inventory-")
     try:
+        # the lab CMDB, through its documented entry point
         db = os.path.join(work, "cmdb.sqlite")
-        lab_cmdb.write(db, computers, 3)
+        subprocess.run([LAB_CLI, "cmdb", "--computers", str(computers), "--seed", str(SEED), "--db", db],
+                       env=dict(os.environ, ITMS_LAB_PYTHON=sys.executable), check=True, stdout=subprocess.DEVNULL)
+
+        # the same hosts and variables as a static YAML inventory
+        expected = static_hosts(db)
+        static_path = os.path.join(work, "static.yml")
+        with open(static_path, "w") as handle:
+            yaml.dump({"all": {"hosts": expected}}, handle, Dumper=Dumper, default_flow_style=False)
+
+        # collections link farm and ansible.cfg with the jsonfile inventory cache
+        os.makedirs(os.path.join(work, "ansible_collections", "itms"))
+        os.symlink(REPO, os.path.join(work, "ansible_collections", "itms", "cem"))
+        cache_dir = os.path.join(work, "cache")
+        config = os.path.join(work, "ansible.cfg")
+        with open(config, "w") as handle:
+            handle.write(ANSIBLE_CFG.format(cache=cache_dir))
+
         source = os.path.join(work, "lab.cmdb.yml")
-        with open(source, "w") as handle:
-            yaml.safe_dump(dict(plugin="itms.cem.cmdb", cmdb_url="sqlite:///" + db,
-                                cmdb_profile=os.path.join(_collection.LAB, "profiles", "cmdb.yml"),
-                                cache=True, cache_plugin="ansible.builtin.jsonfile",
-                                cache_connection=os.path.join(work, "cache")), handle)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection.collections_root(),
-                   ANSIBLE_INVENTORY_ENABLED="itms.cem.cmdb,yaml", ANSIBLE_NOCOLOR="1")
-        inventory_cli = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
-        plugin_out, cached_out, static_out = (os.path.join(work, n) for n in ("plugin.json", "cached.json", "static.json"))
-        uncached_s = _timed([inventory_cli, "-i", source, "--list"], env, plugin_out)
-        cached_s = _timed([inventory_cli, "-i", source, "--list"], env, cached_out)
+        write_source(source, db)
+        constructed = os.path.join(work, "constructed.cmdb.yml")
+        write_source(constructed, db, **CONSTRUCTED)
 
-        with open(plugin_out) as handle:
-            listed = json.load(handle)
-        hostvars = listed["_meta"]["hostvars"]
-        static = os.path.join(work, "static.yml")
-        with open(static, "w") as handle:
-            yaml.safe_dump({"all": {"hosts": {host: {k: _plain(v) for k, v in hv.items()}
-                                              for host, hv in hostvars.items()}}}, handle)
-        static_s = _timed([inventory_cli, "-i", static, "--list"], env, static_out)
+        env = dict(os.environ, ANSIBLE_CONFIG=config, ANSIBLE_COLLECTIONS_PATH=work, ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_FORCE_COLOR="0")
+        env.pop("ANSIBLE_INVENTORY_CACHE", None)
+        no_cache = dict(env, ANSIBLE_INVENTORY_CACHE="false")
+        cli = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
+        if not os.path.exists(cli):
+            cli = shutil.which("ansible-inventory") or "ansible-inventory"
 
-        counts = []
-        for path in (plugin_out, cached_out, static_out):
-            with open(path) as handle:
-                counts.append(len(json.load(handle)["_meta"]["hostvars"]))
-        print("ansible-inventory --list, %d computers in the CMDB, %d hosts with %d variables each:"
-              % (computers, counts[0], len(next(iter(hostvars.values()))) if hostvars else 0))
-        print("  static YAML inventory:      %6.2f s" % static_s)
-        print("  itms.cem.cmdb, uncached:    %6.2f s   ratio plugin/static %.2fx (target <= 0.5x)"
-              % (uncached_s, uncached_s / static_s))
-        print("  itms.cem.cmdb, from cache:  %6.2f s   ratio cached/uncached %.2fx (target < 1x)"
-              % (cached_s, cached_s / uncached_s))
+        def empty_cache():
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+        def out(name):
+            return os.path.join(work, name + ".json")
+
+        static, uncached, cold, cached, constructed_run = (
+            Series(label) for label in ("static", "uncached", "cache, 1st run", "cache, 2nd run", "constructed"))
+        for _run in range(static_repeat):
+            static.run([cli, "-i", static_path, "--list"], env, out("static"))
+        # Interleaved rounds, so that drift in the machine's speed touches every kind of run alike.
+        for _run in range(repeat):
+            uncached.run([cli, "-i", source, "--list"], no_cache, out("uncached"))
+            empty_cache()
+            cold.run([cli, "-i", source, "--list"], env, out("cold"))
+            cached.run([cli, "-i", source, "--list"], env, out("cached"))
+        constructed_run.run([cli, "-i", constructed, "--list"], no_cache, out("constructed"))
+
+        runs = (static, uncached, cold, cached, constructed_run)
+        counts = [r.hosts for r in runs]
+        hostvars = uncached.listed["_meta"]["hostvars"]
+        differing = sum(1 for host, variables in expected.items()
+                        if {k: _plain(v) for k, v in hostvars.get(host, {}).items()
+                            if k.startswith(PREFIX)} != variables)
+        groups = len([g for g in constructed_run.listed if g not in ("_meta", "all", "ungrouped")])
+
+        print("ansible-inventory --list: %d computers in the lab CMDB, %d hosts with %d variables each"
+              % (computers, counts[0], len(next(iter(expected.values()), {}))))
+        print("  static YAML inventory:              %7.2f s   (median of %d)" % (static.seconds, static_repeat))
+        print("  itms.cem.cmdb, uncached:            %7.2f s   plugin/static   %.2fx (target <= 0.5x)"
+              % (uncached.seconds, uncached.seconds / static.seconds))
+        print("  itms.cem.cmdb, cache on, 1st run:   %7.2f s   (reads the CMDB, writes the cache)" % cold.seconds)
+        print("  itms.cem.cmdb, cache on, 2nd run:   %7.2f s   cached/uncached %.2fx (target < 1x)"
+              % (cached.seconds, cached.seconds / uncached.seconds))
+        print("  (plugin runs: median of %d interleaved rounds; uncached %s, cached %s)"
+              % (repeat, " ".join("%.2f" % t for t in uncached.times), " ".join("%.2f" % t for t in cached.times)))
+        print("  for information, uncached with compose, 1 group and 3 keyed_groups (%d groups): %.2f s"
+              % (groups, constructed_run.seconds))
+        print("  host counts: static %d, uncached %d, cache 1st %d, cache 2nd %d, constructed %d" % tuple(counts))
+        if differing:
+            print("  note: %d host(s) have variables that differ from the static inventory" % differing)
+        if args.keep:
+            print("  kept %s" % work)
         if len(set(counts)) != 1:
-            sys.exit("host counts differ: plugin %d, cached %d, static %d" % tuple(counts))
+            sys.exit("host counts differ")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

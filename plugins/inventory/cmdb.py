@@ -13,123 +13,267 @@ version_added: 0.1.0
 author: ITMS CEM Developers (@itms-cem)
 description:
   - Adds every managed computer of the Symantec CMDB (C(vComputer) with C(IsManaged = 1)) as a host, with its
-    Cloud-enabled Management state as variables.
-  - Reads the tables of KB 440752 Part 2 through the schema profile, which is checked against the CMDB first.
-    The certificate kind comes from the profile's C(tables.authentication); without it the variable is null.
-  - Every value read from the CMDB is marked unsafe, so it is never templated.
-  - The file must end in C(cmdb.yml) or C(cmdb.yaml).
+    Cloud-enabled Management (CEM) state as variables.
+  - Reads the tables of KB 440752 Part 2 through a schema profile, which is checked against the CMDB before the
+    query runs. The certificate kind (C(itms_authentication_type) with the default prefix) comes from the
+    profile's C(tables.authentication); without that mapping the variable is null.
+  - Every value read from the CMDB is marked unsafe, so a computer name such as C({{ 7 * 7 }}) stays that text and
+    is never templated.
+  - The inventory file name must end in C(cmdb.yml) or C(cmdb.yaml).
+  - "Variables set on each host (with the default prefix): C(itms_guid), C(itms_computer_name),
+    C(itms_connection_state) (C(cem) or C(lan)), C(itms_is_on_internet), C(itms_https_mode),
+    C(itms_cem_configured), C(itms_gateway), C(itms_gateway_port), C(itms_last_success) and
+    C(itms_authentication_type)."
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:
   plugin:
-    description: The name of this plugin.
+    description: The name of this plugin; marks the file as a source for it.
     type: str
     required: true
     choices: [itms.cem.cmdb]
   cmdb_url:
     description:
-      - C(mssql://user@host[:port]/Symantec_CMDB) or C(sqlite:///path); see the itms.cem.cmdb doc fragment.
+      - C(mssql://user@host[:port]/Symantec_CMDB) (through pymssql) or C(sqlite:///path) (the embedded lab CMDB).
+      - The URL must not hold a password; use O(cmdb_password).
     type: str
     required: true
     env:
       - name: ITMS_CMDB_URL
   cmdb_password:
-    description: Password of the SQL Server login. Never shown.
+    description:
+      - Password of the SQL Server login. It never appears in messages.
+      - Prefer the environment variable (or a vaulted value) to writing it in the inventory file.
     type: str
+    secret: true
     env:
       - name: ITMS_CMDB_PASSWORD
   cmdb_profile:
-    description: Path of a YAML schema profile on the controller (see docs/profiles.md).
+    description:
+      - Path of a YAML schema profile on the controller, merged over the built-in profile of the tables
+        KB 440752 documents (see docs/profiles.md).
+      - Needed for the certificate kind (C(itms_authentication_type)), whose table is not publicly documented.
     type: path
   cmdb_timeout:
-    description: Seconds for the login and the query.
+    description: Seconds allowed for the login and for the query.
     type: int
     default: 30
   cmdb_encryption:
-    description: TLS for SQL Server (FreeTDS C(encryption)).
+    description: TLS for the connection to SQL Server (FreeTDS C(encryption)); ignored for SQLite.
     type: str
     default: require
     choices: [require, request, "off"]
   hostname:
-    description: Which column names the host, the computer name or its resource GUID.
+    description:
+      - Which column names the host. V(name) uses the computer name (plus O(host_domain)); V(guid) uses the resource
+        GUID, which keeps computers that share a name.
     type: str
     default: name
     choices: [name, guid]
   host_domain:
-    description: A DNS suffix appended to the computer name to make the inventory host name, such as C(corp.example.com).
+    description:
+      - A DNS suffix appended to the computer name to make the inventory host name, such as V(corp.example.com).
+      - Only used with O(hostname=name).
     type: str
   variable_prefix:
     description: Prefix of every variable this plugin sets.
     type: str
     default: itms_
+notes:
+  - Two computers with the same name (compared without case, as Windows does) give one host, the first in name order;
+    a single warning gives the count. Use O(hostname=guid) to keep them all.
+  - With O(cache=true) the rows read from the CMDB are kept by the cache plugin; a later run reads them instead of the
+    CMDB. C(ansible-inventory --flush-cache) or O(cache_timeout) refreshes them, and so does changing O(cmdb_url)
+    or the profile.
+seealso:
+  - name: The CMDB inventory guide
+    description: Inventory file, variables, grouping and caching (docs/inventory.md in the collection).
+    link: https://github.com/itms-cem/itms.cem/blob/main/docs/inventory.md
 """
 
 EXAMPLES = r"""
-# cem.cmdb.yml
+---
+# inventory/cem.cmdb.yml  (the file name must end in cmdb.yml or cmdb.yaml)
 plugin: itms.cem.cmdb
 cmdb_url: mssql://CORP%5Csvc_cem_read@sql01.corp.example.com/Symantec_CMDB
+# cmdb_password comes from ITMS_CMDB_PASSWORD
 cmdb_profile: /etc/itms/cmdb-profile.yml
-host_domain: corp.example.com
+compose:
+  # host names stay the computer names; connections go to the FQDN
+  ansible_host: (itms_computer_name | lower) ~ '.corp.example.com'
 keyed_groups:
+  # gateway_ig_emea_cem_example_com, ..., gateway_none
   - key: itms_gateway | default('none', true)
     prefix: gateway
+  # cem_cem (through a gateway now), cem_lan
   - key: itms_connection_state
     prefix: cem
-  - key: itms_authentication_type | default('unknown', true)
+  # auth_permanent, auth_ephemeral, auth_both, auth_unknown
+  - key: (itms_authentication_type | default('unknown', true)) | lower
     prefix: auth
 groups:
   cem_configured_but_offline: itms_cem_configured and not itms_is_on_internet
-compose:
-  ansible_host: inventory_hostname
+  intranet_http: not itms_is_on_internet and not itms_https_mode
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/itms-cem-inventory
 cache_timeout: 3600
+
+---
+# fqdn.cmdb.yml: host names are FQDNs (NAME.corp.example.com); no certificate kind without a profile
+plugin: itms.cem.cmdb
+cmdb_url: mssql://CORP%5Csvc_cem_read@sql01.corp.example.com/Symantec_CMDB
+host_domain: corp.example.com
+
+---
+# lab.cmdb.yml: the lab CMDB, one host per resource GUID
+plugin: itms.cem.cmdb
+cmdb_url: sqlite:///build/lab/cmdb.sqlite
+cmdb_profile: tests/lab/profiles/cmdb.yml
+hostname: guid
+compose:
+  ansible_host: itms_computer_name
+keyed_groups:
+  - key: itms_connection_state
+    prefix: cem
 """
 
-from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+from operator import itemgetter  # noqa: E402
 
-from ansible_collections.itms.cem.plugins.module_utils import _queries
-from ansible_collections.itms.cem.plugins.module_utils._cmdb import CmdbClient
-from ansible_collections.itms.cem.plugins.module_utils._errors import CemError
-from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
+from ansible.errors import AnsibleParserError  # noqa: E402
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
+from ansible.utils.unsafe_proxy import wrap_var  # noqa: E402
 
-BOOLEAN_COLUMNS = ("is_on_internet", "https_mode", "cem_configured")
+from ansible_collections.itms.cem.plugins.module_utils import _queries  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._errors import CemError  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile  # noqa: E402
+
+# Columns of _queries' inventory_hosts query, in the order the loop below unpacks them.
+COLUMNS = ("guid", "name", "is_on_internet", "https_mode", "cem_configured", "gateway", "gateway_port",
+           "last_success", "authentication_type")
+# Variables per host, without the prefix, in the order they are set.
+VARIABLES = ("guid", "computer_name", "connection_state", "is_on_internet", "https_mode", "cem_configured",
+             "gateway", "gateway_port", "last_success", "authentication_type")
+# Bumped when the shape of what is cached changes, so an old cache entry is read as a miss.
+CACHE_FORMAT = 1
+
+_TEMPLATE_CHARS = re.compile(u"[{}]")
+_COMPILED_TEMPLATES_MAX = 512
+
+
+_PLAIN_SCALARS = frozenset((bool, int, float, type(None)))
+
+
+def make_unsafe(value):
+    """Mark a value read from the CMDB as unsafe: it is never templated.
+
+    Numbers, booleans and None cannot hold a template, nor can a string without a brace ({{, {%, {#); those are
+    returned as they are, as community.general's make_unsafe does, which keeps the per-host cost low. Everything
+    else goes through wrap_var (on ansible-core 2.19 and later it removes any trust, so the value is never
+    templated; before 2.19 it wraps the value as AnsibleUnsafe).
+    """
+    kind = value.__class__
+    if kind in _PLAIN_SCALARS or (kind is str and _TEMPLATE_CHARS.search(value) is None):
+        return value
+    return wrap_var(value)
+
+
+class HostCounts:
+    """What iter_hosts left out: same-name computers and computers without a name."""
+
+    def __init__(self):
+        self.collisions = 0
+        self.unnamed = 0
+
+
+def iter_hosts(columns, rows, hostname="name", host_domain=None, counts=None):
+    """Pure: ``(host name, values)`` per host, values in the order of VARIABLES, not yet marked unsafe.
+
+    A resource seen again (the same GUID, say with two current gateway rows) is skipped silently; a second computer
+    with a name already used (compared without case, as Windows and DNS do) is skipped and counted in
+    ``counts.collisions``; a computer without a name is counted in ``counts.unnamed`` (with ``hostname=name``).
+    """
+    counts = counts if counts is not None else HostCounts()
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise ValueError("the inventory query returned no column(s) %s" % ", ".join(missing))
+    row_values = itemgetter(*[list(columns).index(c) for c in COLUMNS])
+    by_guid = hostname == "guid"
+    domain = (host_domain or "").strip().strip(".")
+    suffix = "." + domain if domain and not by_guid else ""
+    guids, seen = set(), set()
+    for row in rows:
+        guid, name, online, https, configured, gateway, port, last, auth = row_values(row)
+        if guid in guids:
+            continue
+        guids.add(guid)
+        if by_guid:
+            host = str(guid)
+        elif not name:
+            counts.unnamed += 1
+            continue
+        else:
+            host = name + suffix if suffix else name
+        folded = host.lower()
+        if folded in seen:
+            counts.collisions += 1
+            continue
+        seen.add(folded)
+        online = online == 1
+        yield host, (guid, name, "cem" if online else "lan", online, https == 1, configured == 1, gateway, port,
+                     last, auth)
 
 
 def rows_to_hosts(columns, rows, hostname="name", host_domain=None):
-    """Pure: (host name, variables) per row; later rows with a name already seen are dropped and counted."""
-    index = dict((c, i) for i, c in enumerate(columns))
-    seen = set()
-    hosts, duplicates = [], 0
-    suffix = "." + host_domain.strip(".") if host_domain else ""
-    for row in rows:
-        name = row[index[hostname]]
-        if not name:
-            continue
-        name = str(name) + (suffix if hostname == "name" else "")
-        if name.lower() in seen:
-            duplicates += 1
-            continue
-        seen.add(name.lower())
-        online = bool(row[index["is_on_internet"]])
-        variables = dict(
-            guid=row[index["guid"]],
-            computer_name=row[index["name"]],
-            connection_state="cem" if online else "lan",
-            is_on_internet=online,
-            https_mode=bool(row[index["https_mode"]]),
-            cem_configured=bool(row[index["cem_configured"]]),
-            gateway=row[index["gateway"]],
-            gateway_port=row[index["gateway_port"]],
-            authentication_type=row[index["authentication_type"]],
-            last_success=row[index["last_success"]],
-        )
-        hosts.append((name, variables))
-    return hosts, duplicates
+    """Pure: ([(host name, {variable without prefix: value})], number of same-name computers left out)."""
+    counts = HostCounts()
+    hosts = [(host, dict(zip(VARIABLES, values)))
+             for host, values in iter_hosts(columns, rows, hostname, host_domain, counts)]
+    return hosts, counts.collisions
+
+
+def _memoized(original):
+    """``original(text, options)`` with its results kept per (text, options); anything unusual goes straight through."""
+    cache = {}
+
+    def compile_once(*args, **kwargs):
+        if kwargs or len(args) != 2:
+            return original(*args, **kwargs)
+        key = (str(args[0]), args[1])
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable options
+            return original(*args)
+        result = original(*args)
+        if len(cache) < _COMPILED_TEMPLATES_MAX:
+            cache[key] = result
+        return result
+
+    return compile_once
+
+
+def _memoize_template_compilation(templar):
+    """Compile each compose/groups/keyed_groups expression once per parse instead of once per host.
+
+    ansible-core 2.19's template engine compiles an expression with Jinja on every evaluation; for 20,000 hosts
+    and a few keyed_groups that is most of the run. The compiled form depends only on the expression text and the
+    template options, so it is kept for this plugin's own templar (other templars are not touched). Without the
+    expected engine methods nothing changes.
+    """
+    engine = getattr(templar, "_engine", None)
+    if engine is None or getattr(engine, "_itms_cem_memoized", False):
+        return
+    for name in ("_compile_expression", "_compile_template"):
+        original = getattr(engine, name, None)
+        if callable(original):
+            setattr(engine, name, _memoized(original))
+    engine._itms_cem_memoized = True  # pylint: disable=protected-access
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -139,57 +283,108 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def verify_file(self, path):
         return super(InventoryModule, self).verify_file(path) and path.endswith(("cmdb.yml", "cmdb.yaml"))
 
-    def _fetch(self):
+    # -- reading the CMDB --------------------------------------------------------------------
+    def _fail(self, exc):
+        """An AnsibleParserError with the typed error's message, never holding the password."""
+        message = str(exc)
+        password = self.get_option("cmdb_password")
+        if password:
+            message = message.replace(password, "********")
+        return AnsibleParserError("itms.cem.cmdb: %s" % message)
+
+    def _prepare(self):
+        """The rendered inventory query and a fingerprint of where the rows come from (no database access)."""
+        profile = load_cmdb_profile(self.get_option("cmdb_profile") or None)
+        query = _queries.CATALOG["inventory_hosts"] if profile.has_table("authentication") \
+            else _queries.INVENTORY_WITHOUT_AUTH
+        rendered = _queries.render(query, profile)
+        source = json.dumps([self.get_option("cmdb_url"), rendered.sql, sorted(rendered.params.items())],
+                            sort_keys=True, default=str)
+        return profile, rendered, hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+    def _fetch(self, profile, rendered, fingerprint):
+        # Imported here: the client brings sqlglot, which a run served from the cache does not need.
+        from ansible_collections.itms.cem.plugins.module_utils._cmdb import CmdbClient
+
+        client = CmdbClient(self.get_option("cmdb_url"), password=self.get_option("cmdb_password"),
+                            timeout=self.get_option("cmdb_timeout"), encryption=self.get_option("cmdb_encryption"))
         try:
-            profile = load_cmdb_profile(self.get_option("cmdb_profile"))
-            query = _queries.CATALOG["inventory_hosts"] if profile.has_table("authentication") \
-                else _queries.INVENTORY_WITHOUT_AUTH
-            client = CmdbClient(self.get_option("cmdb_url"), password=self.get_option("cmdb_password"),
-                                timeout=self.get_option("cmdb_timeout"), encryption=self.get_option("cmdb_encryption"))
-            try:
-                result = client.run_rendered(_queries.render(query, profile), profile)
-            finally:
-                client.close()
-        except CemError as exc:
-            raise AnsibleParserError("itms.cem.cmdb: %s" % exc)
-        return dict(columns=result.columns, rows=[list(r) for r in result.rows])
+            result = client.run_rendered(rendered, profile)
+        finally:
+            client.close()
+        # The raw rows, JSON-safe, so that every cache plugin can keep them.
+        return dict(format=CACHE_FORMAT, source=fingerprint, columns=list(result.columns), rows=result.rows)
+
+    @staticmethod
+    def _usable(data, fingerprint):
+        return isinstance(data, dict) and data.get("format") == CACHE_FORMAT and data.get("source") == fingerprint \
+            and isinstance(data.get("columns"), list) and isinstance(data.get("rows"), list)
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        update_cache = self.get_option("cache") and not cache
-        data = None
-        if use_cache:
-            try:
-                data = self._cache[cache_key]
-            except KeyError:
-                update_cache = True
-        if data is None:
-            data = self._fetch()
-        if update_cache:
-            self._cache[cache_key] = data
-        self._populate(data)
+        self._read_config_data(path)  # also sets up the cache plugin
 
-    def _populate(self, data):
-        hosts, duplicates = rows_to_hosts(data["columns"], data["rows"], self.get_option("hostname"),
-                                          self.get_option("host_domain"))
-        if duplicates:
-            self.display.warning("itms.cem.cmdb: %d computers share a name with another one; only the first of each "
-                                 "is in the inventory (use hostname: guid to keep them all)." % duplicates)
-        prefix = self.get_option("variable_prefix")
+        try:
+            profile, rendered, fingerprint = self._prepare()
+            cache_key = self.get_cache_key(path)
+            user_cache_setting = self.get_option("cache")
+            attempt_to_read_cache = user_cache_setting and cache
+            cache_needs_update = user_cache_setting and not cache
+            data = None
+            if attempt_to_read_cache:
+                try:
+                    data = self._cache[cache_key]
+                except KeyError:
+                    data = None
+                if not self._usable(data, fingerprint):  # a miss, an old format, or another URL or profile
+                    data = None
+                    cache_needs_update = True
+            if data is None:
+                data = self._fetch(profile, rendered, fingerprint)
+            if cache_needs_update:
+                self._cache[cache_key] = data
+        except CemError as exc:
+            # The typed error's message says everything; the driver's own exception stays out of tracebacks.
+            raise self._fail(exc) from None
+
+        self._populate(data["columns"], data["rows"])
+
+    # -- filling the inventory ---------------------------------------------------------------
+    def _populate(self, columns, rows):
+        # Options and names are looked up once, not per host.
+        names = [(self.get_option("variable_prefix") or "") + v for v in VARIABLES]
         strict = self.get_option("strict")
-        compose, groups, keyed = self.get_option("compose"), self.get_option("groups"), self.get_option("keyed_groups")
-        inventory = self.inventory
-        for name, variables in hosts:
-            name = inventory.add_host(wrap_var(name))
-            host_vars = dict((prefix + key, wrap_var(value)) for key, value in variables.items())
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        if compose or groups or keyed_groups:
+            _memoize_template_compilation(self.templar)
+        add_host = self.inventory.add_host
+        set_variable = self.inventory.set_variable
+        set_composite_vars = self._set_composite_vars
+        add_to_composed_groups = self._add_host_to_composed_groups
+        add_to_keyed_groups = self._add_host_to_keyed_groups
+
+        missing = [c for c in COLUMNS if c not in columns]
+        if missing:  # not from this plugin's own query or cache
+            raise AnsibleParserError("itms.cem.cmdb: the inventory query returned no column(s) %s." % ", ".join(missing))
+        counts = HostCounts()
+        hosts = iter_hosts(columns, rows, self.get_option("hostname"), self.get_option("host_domain"), counts)
+        for host, values in hosts:
+            host = add_host(make_unsafe(host))
+            host_vars = dict(zip(names, map(make_unsafe, values)))
+            # InventoryData has no call that sets several variables at once: one call per variable.
             for key, value in host_vars.items():
-                inventory.set_variable(name, key, value)
-            if compose:
-                self._set_composite_vars(compose, host_vars, name, strict=strict)
-            if groups:
-                self._add_host_to_composed_groups(groups, host_vars, name, strict=strict)
-            if keyed:
-                self._add_host_to_keyed_groups(keyed, host_vars, name, strict=strict)
+                set_variable(host, key, value)
+            # composed variables first, so that groups and keyed_groups can use them
+            set_composite_vars(compose, host_vars, host, strict=strict)
+            add_to_composed_groups(groups, host_vars, host, strict=strict)
+            add_to_keyed_groups(keyed_groups, host_vars, host, strict=strict)
+
+        if counts.collisions:
+            self.display.warning(
+                "itms.cem.cmdb: %d managed computer(s) have a name that another one already uses; only the first of "
+                "each name is in the inventory. Set 'hostname: guid' to keep every computer." % counts.collisions)
+        if counts.unnamed:
+            self.display.warning("itms.cem.cmdb: %d managed computer(s) have no name and are left out. Set "
+                                 "'hostname: guid' to include them." % counts.unnamed)
