@@ -1,0 +1,410 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 itms.cem contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cem_policy
+short_description: Enable, configure and target the Cloud-enabled Management settings policy
+version_added: 0.1.0
+description:
+  - Step 5 of KB 216202 as an idempotent task - edit the B(Default Cloud-Enabled Management Settings Policy), turn on
+    B(Allow cloud communication), and assign the policy to a target. A disabled or mistargeted CEM policy is one of the
+    five most common CEM failures.
+  - Finds the policy by name or GUID, exports its item XML (C(ExportItemXmlString)), reads the settings and the gateway
+    list through the policy profile, reads its resource targets (C(GetResourceTargets)), and compares all of it with
+    the task.
+  - The profile is checked against the exported XML before anything is written; a profile that does not match fails
+    with the list of paths that were not found.
+  - Writes only what differs, in this order - the edited XML (C(ImportItemXmlString)), then C(EnablePolicyItem) or
+    C(DisablePolicyItem), then C(AssignResourceTargetsToPolicy), then, if asked, C(PushPolicy).
+  - An unchanged run makes read calls only - with the policy given by name and targets given as GUIDs (or not managed),
+    three ASDK calls; each target given by name adds one lookup.
+author: ITMS CEM Developers (@itms-cem)
+extends_documentation_fragment:
+  - itms.cem.ns
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Reads everything and returns the plan and the diff; writes nothing and does not push the policy.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff is always returned - before and after of C(enabled), the settings, the gateways and the targets.
+  action_group:
+    description: Use C(group/itms.cem.ns) in C(module_defaults) to set the connection options once for every NS module.
+    support: full
+    membership: [itms.cem.ns]
+options:
+  name:
+    description:
+      - Name of the policy item. C(%) wildcards are allowed if they match exactly one policy.
+      - Defaults to the profile's C(policy.default_name) (for the stock NS, C(Default Cloud-Enabled Management Settings
+        Policy)).
+      - Mutually exclusive with O(guid).
+    type: str
+  guid:
+    description:
+      - GUID of the policy item, instead of O(name). Saves the name lookup.
+    type: str
+  enabled:
+    description:
+      - Whether the policy is enabled (C(EnablePolicyItem) / C(DisablePolicyItem)). Not changed when omitted.
+    type: bool
+  settings:
+    description:
+      - "Settings of the policy by the names the profile gives them, for example C(allow_cloud_communication: true) and
+        C(prefer_cem_when_on_vpn: false) (the lab's profile)."
+      - Settings that are not listed are left as they are. A name the profile does not define fails the task.
+    type: dict
+  gateways:
+    description:
+      - The complete, ordered list of Internet Gateways the policy gives agents. Not changed when omitted; V([]) removes
+        every gateway.
+      - The port must be the same in the gateway's listener, this policy and the perimeter firewall; a mismatch makes
+        agents fail to connect without an error in the console (KB 440283).
+    type: list
+    elements: dict
+    suboptions:
+      host:
+        description: Host name agents use to reach the gateway.
+        type: str
+        required: true
+      port:
+        description: Port of the gateway's listener.
+        type: int
+        default: 443
+  targets:
+    description:
+      - Resource targets of the policy, each a GUID or a name (looked up with C(GetItemsByNameAndType); a name must
+        match exactly one item, narrowed with O(target_type)).
+      - Not changed when omitted.
+    type: list
+    elements: str
+  targets_mode:
+    description:
+      - V(merge) adds O(targets) to those the policy already has and never removes one - the safe default, because
+        C(AssignResourceTargetsToPolicy) replaces the whole list.
+      - V(replace) makes the list exactly O(targets); V(replace) with O(targets=[]) removes every target.
+    type: str
+    default: merge
+    choices: [merge, replace]
+  target_type:
+    description:
+      - Item type that target names are looked up with (C(%) wildcards allowed). Empty matches any type.
+    type: str
+    default: ""
+  push_policy:
+    description:
+      - Push the policy to agents on the Time Critical Management persistent connection (C(PushPolicy), ITMS 8.5 and
+        later; CEM agents included) and return each agent's status.
+      - V(never) does not push, V(changed) pushes when the task changed the policy, V(always) pushes on every run (and
+        then reports C(changed)).
+      - Never pushes in check mode.
+    type: str
+    default: never
+    choices: [never, changed, always]
+  profile:
+    description:
+      - The policy profile - where each setting and the gateway list sit in the policy's item XML - as a path to a YAML
+        file on the controller or as a dictionary. Required; set it once with C(module_defaults).
+      - The XML is not publicly documented, so the collection has no built-in profile. Export the real XML with
+        M(itms.cem.ns_item_info) (O(itms.cem.ns_item_info#module:export_xml=true)) and write one as described in the
+        collection's C(docs/ns-and-cem-policy.md). The lab's is C(tests/lab/profiles/cem_policy.yml).
+    type: raw
+    required: true
+notes:
+  - The module never changes the XML outside the profile's paths; everything else in the item is written back as
+    exported.
+  - If a write fails half way, the error says which calls had already been applied; running the task again completes
+    it, because it reads the current state first.
+seealso:
+  - module: itms.cem.ns_item_info
+  - module: itms.cem.ns_resource_target
+  - name: KB 216202 - Configuring Cloud-enabled Management
+    description: Step 5, the CEM settings policy.
+    link: https://knowledge.broadcom.com/external/article/216202/configuring-cloudenabled-management-cem.html
+"""
+
+EXAMPLES = r"""
+- name: Enable the CEM settings policy, allow cloud communication, and target the pilot
+  itms.cem.cem_policy:
+    ns_url: https://ns.example.com
+    ns_username: EXAMPLE\svc_cem
+    ns_password: "{{ vault_ns_password }}"
+    ca_path: /etc/pki/ca-trust/source/anchors/example-ca.pem
+    profile: "{{ playbook_dir }}/files/cem_policy_profile.yml"
+    enabled: true
+    settings:
+      allow_cloud_communication: true
+    gateways:
+      - host: ig-emea.cem.example.com
+        port: 443
+    targets:
+      - CEM Pilot
+  delegate_to: localhost
+
+- name: Set the connection and profile once for every NS task
+  module_defaults:
+    group/itms.cem.ns:
+      ns_url: https://ns.example.com
+      ns_username: EXAMPLE\svc_cem
+      ns_password: "{{ vault_ns_password }}"
+    itms.cem.cem_policy:
+      profile: "{{ playbook_dir }}/files/cem_policy_profile.yml"
+  block:
+    - name: Exactly these targets, then push the policy to connected agents if anything changed
+      itms.cem.cem_policy:
+        targets:
+          - 3d0e5f2a-7b61-4d0b-9a53-0c2b9e5f1a11
+        targets_mode: replace
+        push_policy: changed
+      delegate_to: localhost
+      register: cem
+
+    - name: Show what was pushed
+      ansible.builtin.debug:
+        var: cem.push_results
+"""
+
+RETURN = r"""
+policy:
+  description: The policy item.
+  returned: success
+  type: dict
+  contains:
+    guid:
+      description: GUID of the item.
+      type: str
+      sample: 5c1e6a44-1b51-4d77-9e0f-4f0a5d2b7c10
+    name:
+      description: Name of the item (when it was looked up by name or when O(enabled) was given).
+      type: str
+      sample: Default Cloud-Enabled Management Settings Policy
+    type_name:
+      description: Item type as the NS reports it.
+      type: str
+      sample: CEMSettingsPolicy
+  sample: {"guid": "5c1e6a44-1b51-4d77-9e0f-4f0a5d2b7c10", "name": "Default Cloud-Enabled Management Settings Policy"}
+enabled:
+  description: Whether the policy is enabled after the task (null when not read).
+  returned: success
+  type: bool
+  sample: true
+settings:
+  description: Every setting of the profile after the task.
+  returned: success
+  type: dict
+  sample: {"allow_cloud_communication": true, "prefer_cem_when_on_vpn": false}
+gateways:
+  description: The gateway list after the task (when the profile describes it).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"host": "ig-emea.cem.example.com", "port": 443}]
+targets:
+  description: GUIDs of the policy's resource targets after the task.
+  returned: success
+  type: list
+  elements: str
+  sample: ["3d0e5f2a-7b61-4d0b-9a53-0c2b9e5f1a11"]
+targets_resolved:
+  description: Each target name of the task and the GUID it was resolved to.
+  returned: success
+  type: dict
+  sample: {"CEM Pilot": "3d0e5f2a-7b61-4d0b-9a53-0c2b9e5f1a11"}
+changes:
+  description: What the task changed, or would change in check mode, in words.
+  returned: success
+  type: list
+  elements: str
+  sample: ["enable the policy", "set allow_cloud_communication from False to True"]
+pushed:
+  description: Whether C(PushPolicy) was called.
+  returned: success
+  type: bool
+  sample: false
+push_results:
+  description: Each agent's push status (C(Pushed), C(NotConnected), C(EmptyPolicy), C(ActionFailed)).
+  returned: when the policy was pushed
+  type: list
+  elements: dict
+  sample: [{"agent": "0e9c3b57-0f73-4c5e-8d5f-2f0f3a9c7d21", "status": "Pushed"}]
+profile_name:
+  description: Name of the policy profile used.
+  returned: success
+  type: str
+  sample: itms-lab
+ns_requests:
+  description: The calls the task made - ASDK calls, HTTP requests (authentication legs included), the binding in
+    use, whether the POST binding was refused, and the ASDK methods called in order.
+  returned: always
+  type: dict
+  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false,
+           "methods": ["GetItemsByName", "ExportItemXmlString", "GetResourceTargets"]}
+diff:
+  description: Before and after of C(enabled), C(settings), C(gateways) and C(targets).
+  returned: success
+  type: dict
+  sample: {"before": {"enabled": false}, "after": {"enabled": true}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.itms.cem.plugins.module_utils import _cem_policy as core  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._asdk import (  # noqa: E402
+    item_matches_type, normalize_guid, ns_argument_spec, resolve_item, run_ns_module,
+)
+from ansible_collections.itms.cem.plugins.module_utils._errors import CemError, InputError, NotFound  # noqa: E402
+
+
+def find_policy(client, profile, name, guid, need_details):
+    """(item details, guid). By GUID only GetItemByGuid when details are needed; by name one call."""
+    if guid:
+        normalized = normalize_guid(guid)
+        if normalized is None:
+            raise InputError("guid %r is not a GUID." % guid)
+        if not need_details:
+            return dict(guid=normalized, name=None, type_name=None, enabled=None), normalized
+        return client.call("GetItemByGuid", itemGuid=normalized), normalized
+    name = name or profile.default_name
+    if not name:
+        raise InputError("Give the policy's name or guid; the profile %r has no policy.default_name." % profile.name)
+    if "%" in name:
+        guids = client.call("GetItemsByNameAndType", name=name, type=profile.type_name)
+        if len(guids) != 1:
+            raise _no_single_policy(name, profile, len(guids), guids)
+        return client.call("GetItemByGuid", itemGuid=guids[0]), guids[0]
+    # One call returns the GUID, the type and the enabled state (GetItemsByNameAndType returns GUIDs only).
+    items = client.call("GetItemsByName", itemName=name)
+    matching = [i for i in items if item_matches_type(i, profile.type_name)]
+    if len(matching) != 1:
+        others = sorted(set(i.get("type_name") or "?" for i in items if i not in matching))
+        raise _no_single_policy(name, profile, len(matching), [i.get("guid") for i in matching], others)
+    return matching[0], matching[0]["guid"]
+
+
+def _no_single_policy(name, profile, count, guids, other_types=None):
+    if count == 0:
+        extra = ""
+        if other_types:
+            extra = " (items of type %s have that name)" % ", ".join(other_types)
+        return NotFound("The NS has no policy named %r of type %r%s." % (name, profile.type_name, extra),
+                        hint="Check the name with itms.cem.ns_item_info (name: '%Cloud%'), or give the guid; the "
+                             "type comes from policy.type_name in the profile.")
+    return InputError("%d policies named %r of type %r: %s." % (count, name, profile.type_name, ", ".join(guids)),
+                      hint="Give the guid of the one to manage.")
+
+
+def resolve_targets(client, targets, target_type):
+    resolved = {}
+    guids = []
+    for value in targets:
+        guid = resolve_item(client, value, target_type, "resource target")
+        if normalize_guid(value) is None:
+            resolved[value] = guid
+        if guid not in guids:
+            guids.append(guid)
+    return guids, resolved
+
+
+def apply_plan(client, guid, plan, new_xml):
+    done = []
+    try:
+        if plan.xml_changed:
+            client.call("ImportItemXmlString", xml=new_xml)
+            done.append("ImportItemXmlString")
+        if plan.enable is not None:
+            method = "EnablePolicyItem" if plan.enable else "DisablePolicyItem"
+            client.call(method, policyItemGuid=guid)
+            done.append(method)
+        if plan.targets is not None:
+            client.call("AssignResourceTargetsToPolicy", policyItemGuid=guid, resourceTargetsGuids=",".join(plan.targets))
+            done.append("AssignResourceTargetsToPolicy")
+    except CemError as exc:
+        if done:
+            exc.msg = "%s Already applied before this failure: %s." % (exc.msg, ", ".join(done))
+            exc.details["applied"] = done
+        raise
+
+
+def run(module, client):
+    params = module.params
+    profile = core.load_policy_profile(params["profile"])
+    wanted_settings = core.desired_settings(profile, params["settings"])
+    wanted_gateways = core.desired_gateways(profile, params["gateways"])
+    if params["targets"] is None and params["targets_mode"] == "replace":
+        module.warn("targets_mode: replace has no effect without targets; targets are left as they are.")
+
+    item, guid = find_policy(client, profile, params["name"], params["guid"], params["enabled"] is not None)
+    if params["enabled"] is not None and item.get("enabled") is None:
+        item = client.call("GetItemByGuid", itemGuid=guid)  # the list answer left Enabled out
+    xml_text = client.call("ExportItemXmlString", itemGuid=guid)
+    root = core.parse_item_xml(xml_text)
+    core.verify_profile(root, profile)  # before any write
+    state = core.read_state(root, profile)
+    current_targets = client.call("GetResourceTargets", policyItemGuid=guid)
+
+    resolved = {}
+    wanted_targets = None
+    if params["targets"] is not None:
+        wanted_targets, resolved = resolve_targets(client, params["targets"], params["target_type"])
+
+    current = dict(enabled=item.get("enabled"), settings=state["settings"], gateways=state["gateways"],
+                   targets=current_targets)
+    desired = dict(enabled=params["enabled"], settings=wanted_settings, gateways=wanted_gateways, targets=wanted_targets)
+    plan = core.plan(current, desired, params["targets_mode"])
+
+    if plan.changed and not module.check_mode:
+        new_xml = core.apply_plan_to_xml(xml_text, profile, plan) if plan.xml_changed else None
+        apply_plan(client, guid, plan, new_xml)
+
+    push = params["push_policy"] == "always" or (params["push_policy"] == "changed" and plan.changed)
+    result = dict(
+        policy=dict(guid=guid, name=item.get("name"), type_name=item.get("type_name")),
+        enabled=plan.after["enabled"], settings=plan.after["settings"], targets=plan.after["targets"],
+        targets_resolved=resolved, changes=plan.changes, pushed=False, profile_name=profile.name,
+    )
+    if profile.gateways is not None:
+        result["gateways"] = plan.after["gateways"]
+    if push:
+        if module.check_mode:
+            result["changes"] = plan.changes + ["push the policy to agents"]
+        else:
+            result["push_results"] = client.call("PushPolicy", policy=guid)
+            result["pushed"] = True
+    changed = plan.changed or push
+    diff = dict(before=core.policy_view(plan.before, profile), after=core.policy_view(plan.after, profile))
+    return changed, result, diff
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=ns_argument_spec(
+            name=dict(type="str"),
+            guid=dict(type="str"),
+            enabled=dict(type="bool"),
+            settings=dict(type="dict"),
+            gateways=dict(type="list", elements="dict", options=dict(
+                host=dict(type="str", required=True),
+                port=dict(type="int", default=443),
+            )),
+            targets=dict(type="list", elements="str"),
+            targets_mode=dict(type="str", default="merge", choices=["merge", "replace"]),
+            target_type=dict(type="str", default=""),
+            push_policy=dict(type="str", default="never", choices=["never", "changed", "always"]),
+            profile=dict(type="raw", required=True),
+        ),
+        mutually_exclusive=[("name", "guid")],
+        supports_check_mode=True,
+    )
+    run_ns_module(module, run)
+
+
+if __name__ == "__main__":
+    main()
