@@ -48,6 +48,40 @@ if LAB not in sys.path:
     sys.path.insert(0, LAB)
 
 
+CONTRACT_NAME = "smp-8.5.5713-webservices.json"
+SHARED_CONTRACTS = os.path.join(os.path.dirname(REPO), "shared", "contracts")
+VENDORED_CONTRACTS = os.path.join(REPO, "tests", "contracts")
+
+
+def contract_path():
+    """The SMP 8.5.5713 web-service contract: $ITMS_CONTRACTS_DIR, the shared reference, or the copy in tests/contracts."""
+    for folder in (os.environ.get("ITMS_CONTRACTS_DIR"), SHARED_CONTRACTS, VENDORED_CONTRACTS):
+        if folder and os.path.exists(os.path.join(folder, CONTRACT_NAME)):
+            return os.path.join(folder, CONTRACT_NAME)
+    pytest.fail("The web-service contract %s is missing from $ITMS_CONTRACTS_DIR, %s and %s."
+                % (CONTRACT_NAME, SHARED_CONTRACTS, VENDORED_CONTRACTS))
+
+
+@pytest.fixture(scope="session")
+def contract_copies():
+    """(shared reference, copy in tests/contracts) paths of the contract; the first may not exist."""
+    return os.path.join(SHARED_CONTRACTS, CONTRACT_NAME), os.path.join(VENDORED_CONTRACTS, CONTRACT_NAME)
+
+
+@pytest.fixture(scope="session")
+def asdk_contract():
+    """{service: {method: [(parameter, xml type), ...]}} of the contract ('<Method>Response' entries included)."""
+    import json
+
+    with open(contract_path()) as handle:
+        data = json.load(handle)
+    services = {}
+    for service in data["webservices"]:
+        services[service["name"]] = dict((m["name"], [(p["name"], p["type"]) for p in m["parameters"] or []])
+                                         for m in service.get("methods") or [] if m["name"])
+    return services
+
+
 @pytest.fixture(scope="session")
 def lab_db(tmp_path_factory):
     """A 1,000-computer lab CMDB shared by the tests of a session."""

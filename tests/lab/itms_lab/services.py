@@ -50,14 +50,6 @@ class LabError(Exception):
 
 # --------------------------------------------------------------------------- command line
 
-def _computers(text):
-    value = int(text)
-    if not cmdb.MIN_COMPUTERS <= value <= cmdb.MAX_COMPUTERS:
-        raise argparse.ArgumentTypeError("--cmdb-computers must be between %d and %d"
-                                         % (cmdb.MIN_COMPUTERS, cmdb.MAX_COMPUTERS))
-    return value
-
-
 def _port(text):
     value = int(text)
     if not 0 <= value <= 65535:
@@ -66,9 +58,11 @@ def _port(text):
 
 
 def add_subcommands(subparsers):
+    from itms_lab.cli import computers_option  # cli imports this module when it builds its parser
+
     p_up = subparsers.add_parser("up", help="start the lab services in the background; write lab.json and inventory.yml")
     p_up.add_argument("--dir", required=True, help="lab directory (created if needed; kept between runs)")
-    p_up.add_argument("--cmdb-computers", type=_computers, default=1000,
+    p_up.add_argument("--cmdb-computers", type=computers_option("--cmdb-computers"), default=1000,
                       help="computers in the lab CMDB (%d to %d, default 1000)" % (cmdb.MIN_COMPUTERS, cmdb.MAX_COMPUTERS))
     p_up.add_argument("--seed", type=int, default=1, help="random seed of the CMDB and of the NS computers (default 1)")
     p_up.add_argument("--ns-port", type=_port, default=0,
@@ -97,7 +91,8 @@ def _run(command):
 # --------------------------------------------------------------------------- small helpers
 
 def _paths(directory):
-    j = lambda name: os.path.join(directory, name)  # noqa: E731
+    def j(name):
+        return os.path.join(directory, name)
     return {
         "ca": j("ca.pem"), "ca_key": j("ca.key"), "cert": j("ns.pem"), "key": j("ns.key"),
         "selfsigned_cert": j("ns-selfsigned.pem"), "selfsigned_key": j("ns-selfsigned.key"),
@@ -128,7 +123,7 @@ def _read_json(path):
 def _password():
     alphabet = string.ascii_letters + string.digits
     while True:
-        value = "".join(secrets.choice(alphabet) for _ in range(20))
+        value = "".join(secrets.choice(alphabet) for _index in range(20))
         if any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value):
             return value
 

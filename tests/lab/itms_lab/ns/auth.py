@@ -79,7 +79,7 @@ class ConnectionAuth:
 
     def authenticate(self, header):
         if header:
-            scheme, _, data = header.strip().partition(" ")
+            scheme, _space, data = header.strip().partition(" ")
             scheme = SCHEMES.get(scheme.lower())
             try:
                 token = base64.b64decode(data.strip(), validate=True) if data.strip() else b""
@@ -103,10 +103,8 @@ class ConnectionAuth:
             return self._refuse()
         try:
             out = self._context.step(token)
-        except SpnegoError:
-            return self._refuse()
-        except (ValueError, KeyError, IndexError, TypeError):
-            return self._refuse()  # a token the acceptor cannot even decode
+        except (SpnegoError, ValueError, KeyError, IndexError, TypeError):
+            return self._refuse()  # a wrong password, or a token the acceptor cannot even decode
         if not self._context.complete:
             return AuthOutcome(headers=[("WWW-Authenticate", "%s %s" % (scheme, base64.b64encode(out).decode("ascii")))])
         user = self.accounts.canonical(self._context.client_principal)

@@ -42,8 +42,8 @@ TYPES = {
 CLASS_GUIDS = dict((name, lab_guid("class:" + name)) for name in TYPES)
 TYPE_BY_CLASS = dict((guid, name) for name, guid in CLASS_GUIDS.items())
 
-# The items of a new lab. The GUIDs are the ones the module unit tests' fake client uses
-# (tests/unit/plugins/modules/ns_fake.py), so a GUID means the same thing in both.
+# The items of a new lab. The module unit tests' fake client (tests/unit/plugins/modules/ns_fake.py) imports
+# these GUIDs and the policy XML, so a GUID means the same thing in both.
 POLICY = "5c1e6a44-1b51-4d77-9e0f-4f0a5d2b7c10"
 SERVERS_POLICY = "6d2f7b55-2c62-4e88-8f10-5a1b6e3c8d21"
 ALL_WINDOWS = "3d0e5f2a-7b61-4d0b-9a53-0c2b9e5f1a11"

@@ -1,16 +1,13 @@
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every ASDK method and parameter the client sends exists, spelled the same, in the SMP 8.5.5713
-web-service contract (``../shared/contracts`` next to the repository, or $ITMS_CONTRACTS_DIR)."""
-import json
+web-service contract (see tests/contracts/README.md for where it is read from)."""
 import os
 
 import pytest
 
 from ansible_collections.itms.cem.plugins.module_utils import _asdk
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-CONTRACT_NAME = "smp-8.5.5713-webservices.json"
 
 # The contract's result type for each parser of the client.
 RESULT_TYPES = {
@@ -25,24 +22,17 @@ RESULT_TYPES = {
 }
 
 
-def _contract_path():
-    folder = os.environ.get("ITMS_CONTRACTS_DIR") or os.path.join(os.path.dirname(REPO), "shared", "contracts")
-    return os.path.join(folder, CONTRACT_NAME)
-
-
 @pytest.fixture(scope="module")
-def contract():
-    path = _contract_path()
-    if not os.path.exists(path):
-        pytest.fail("The web-service contract %s is missing; set ITMS_CONTRACTS_DIR to the folder that holds %s."
-                    % (path, CONTRACT_NAME))
-    with open(path) as handle:
-        data = json.load(handle)
-    services = {}
-    for service in data["webservices"]:
-        services[service["name"]] = dict((m["name"], [(p["name"], p["type"]) for p in m["parameters"]])
-                                         for m in service["methods"] if m["name"])
-    return services
+def contract(asdk_contract):
+    return asdk_contract
+
+
+def test_the_copy_in_tests_contracts_is_the_shared_contract(contract_copies):
+    shared, copy = contract_copies
+    if not os.path.exists(shared):
+        pytest.skip("no shared reference beside the repository; the tests use the copy in tests/contracts")
+    with open(shared, "rb") as one, open(copy, "rb") as two:
+        assert one.read() == two.read(), "%s differs from the shared contract %s: copy it again" % (copy, shared)
 
 
 def test_client_methods_and_parameters_exist_in_contract(contract):

@@ -15,30 +15,19 @@ import pytest
 from ansible_collections.itms.cem.plugins.module_utils import _asdk
 from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, NotFound, VendorFault
 
-POLICY = "5c1e6a44-1b51-4d77-9e0f-4f0a5d2b7c10"
-SERVERS_POLICY = "6d2f7b55-2c62-4e88-8f10-5a1b6e3c8d21"
-ALL_WINDOWS = "3d0e5f2a-7b61-4d0b-9a53-0c2b9e5f1a11"
-PILOT = "4e1f6a3b-8c72-4e1c-8b64-1d3c0f6a2b22"
-DEFAULT_GROUP = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-PILOT_GROUP = "8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e"
-ALL_COMPUTERS = "9c3d4e5f-6a7b-4c8d-0e9f-1a2b3c4d5e6f"
-LAPTOPS = "0d4e5f6a-7b8c-4d9e-1f0a-2b3c4d5e6f70"
+# The lab NS's items (tests/lab is on sys.path, see tests/unit/conftest.py): a GUID means the same in both.
+from itms_lab.ns.store import (  # noqa: F401  (re-exported to the module tests)
+    ALL_COMPUTERS, ALL_WINDOWS, CLASS_GUIDS, DEFAULT_GROUP, LAPTOPS, PILOT, PILOT_GROUP, POLICY, SERVERS_POLICY,
+)
+from itms_lab.ns.store import POLICY_XML as LAB_POLICY_XML
+
 WKS1 = "a1a1a1a1-0000-4000-8000-000000000001"
 WKS2 = "a1a1a1a1-0000-4000-8000-000000000002"
 AGENT = "b2b2b2b2-0000-4000-8000-000000000001"
 
-POLICY_XML = """<item guid="{%s}" classGuid="{0e0e9c1a-2a35-4a0c-9c62-7d3f1f6b7a10}" version="1">
-  <name>Default Cloud-Enabled Management Settings Policy</name>
-  <typeName>CEMSettingsPolicy</typeName>
-  <enabled>False</enabled>
-  <policyData>
-    <cemSettings allowCloudCommunication="False" preferCemWhenOnVpn="False">
-      <gateways>
-        <gateway host="ig-emea.cem.example.com" port="443" />
-      </gateways>
-    </cemSettings>
-  </policyData>
-</item>""" % POLICY
+POLICY_XML = LAB_POLICY_XML.format(guid=POLICY, class_guid=CLASS_GUIDS["CEMSettingsPolicy"],
+                                   name="Default Cloud-Enabled Management Settings Policy", enabled="False",
+                                   allow="False", host="ig-emea.cem.example.com", port=443)
 
 PROFILE = {
     "name": "unit",
@@ -70,6 +59,7 @@ class FakeClient:
         self.warnings = []
         self.binding = "post"
         self.post_refused = False
+        self.post_refusal = None
         self.asdk_calls = 0
         self.http_requests = 0
         self.server_headers = {"Server": "Microsoft-IIS/10.0"}
@@ -185,7 +175,7 @@ class FakeClient:
         return [WKS1, WKS2]
 
     # ----- ResourceManagementService
-    def _PushPolicy(self, policy):
+    def _PushPolicy2(self, policy):
         return [dict(agent=AGENT, status="Pushed")]
 
     def policy_state(self, guid=POLICY):
