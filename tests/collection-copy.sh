@@ -12,5 +12,5 @@ find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
 tar -C "$root" \
   --exclude=./.venv --exclude=./build --exclude=./dist --exclude=./reports --exclude=./collections \
   --exclude=./tests/output --exclude=./.pytest_cache --exclude=./.cache --exclude='__pycache__' \
-  --exclude=./importer_result.json -cf - . | tar -C "$dest" -xf -
+  --exclude=./importer_result.json --exclude=./ansible.cfg -cf - . | tar -C "$dest" -xf -
 echo "$dest"

@@ -65,6 +65,18 @@ options:
       - Calls that change the NS are never retried; a failed one is reported and the task can be run again.
     type: int
     default: 3
+  ns_binding:
+    description:
+      - How ASDK methods are sent.
+      - V(auto) sends the HTTP form POST and, when the NS answers that it does not accept it (the HttpPost protocol
+        removed from the ASDK C(web.config)), switches to SOAP 1.1 for the rest of the task; that costs one refused
+        request per task.
+      - V(post) sends the form POST only and fails if the NS refuses it; V(soap) sends SOAP 1.1 only, which saves the
+        refused request on an NS known to have no POST binding.
+      - If not set, the value of the E(ITMS_NS_BINDING) environment variable is used.
+    type: str
+    default: auto
+    choices: [auto, post, soap]
 requirements:
   - requests
   - pyspnego (also installed by requests-ntlm)

@@ -93,7 +93,9 @@ METHODS = dict((m.name, m) for m in (
                "void", False),
     AsdkMethod("ScopingManagementService", "CreateResourceTarget", ("configXml",), "guid", False),
     AsdkMethod("ScopingManagementService", "GetResourceTargetMembership", ("resourceTargetGuid",), "guids", True),
-    AsdkMethod("ResourceManagementService", "PushPolicy", ("policy",), "push_results", False),
+    # PushPolicy(policy) takes an xs:guid, which ASP.NET's HttpPost binding cannot carry (it only
+    # binds primitive types and strings); PushPolicy2 is the same method with a string parameter.
+    AsdkMethod("ResourceManagementService", "PushPolicy2", ("policy",), "push_results", False),
     AsdkMethod("ResourceManagementService", "GetDataClassData", ("dataClass", "resourceGuid"), "dataset", True),
 ))
 
@@ -117,6 +119,9 @@ BACKOFF_MAX_S = 8.0
 AUTH_SCHEMES = {"ntlm": "NTLM", "negotiate": "Negotiate", "kerberos": "Negotiate"}
 
 _POST_REFUSED = re.compile(r"Request format is unrecognized for URL unexpectedly ending in", re.I)
+# ASP.NET's own error page ("Server Error in '/Altiris/ASDK.NS' Application."): with customErrors
+# mode="RemoteOnly", the default, a remote client gets it as a generic "Runtime Error" without the text above.
+_ASPNET_ERROR_PAGE = re.compile(r"Server Error in '[^']*' Application", re.I)
 _ASDK_TYPE = re.compile(r"\b(ASDK[A-Za-z]*Exception)\b")
 _GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
 _XML_NAME_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})_")
@@ -137,6 +142,7 @@ NS_SPEC = dict(
     ca_path=dict(type="path"),
     ns_timeout=dict(type="int", default=60),
     ns_retries=dict(type="int", default=3),
+    ns_binding=dict(type="str", default="auto", choices=["auto", "post", "soap"], fallback=_fallback("ITMS_NS_BINDING")),
 )
 NS_OPTION_NAMES = tuple(sorted(NS_SPEC))
 
@@ -515,7 +521,7 @@ class AsdkClient:
     """A session with one Notification Server's ASDK web services."""
 
     def __init__(self, ns_url, username=None, password=None, auth="ntlm", validate_certs=True, ca_path=None,
-                 timeout=60, retries=3, session=None, sleep=time.sleep):
+                 timeout=60, retries=3, session=None, sleep=time.sleep, binding="auto"):
         if not HAS_REQUESTS:
             raise MissingDependency("The Python library requests is required to talk to the NS.",
                                     hint="Install it on the controller with 'pip install requests pyspnego requests-ntlm'.")
@@ -545,8 +551,14 @@ class AsdkClient:
             self._authenticator = _Authenticator(auth, username, self._password, self.host)
         self._authenticated = False
         self._channel_bindings = None
-        self.binding = "post"
+        if binding not in ("auto", "post", "soap"):
+            raise InputError("ns_binding must be auto, post or soap, not %r." % (binding,))
+        # auto: POST first, SOAP for the rest of the client's life once the NS refuses POST.
+        self.binding_choice = binding
+        self.binding = "soap" if binding == "soap" else "post"
         self.post_refused = False
+        self.post_refusal = None  # how the NS refused POST: "request_format_unrecognized" or "error_page"
+        self._post_answered = False
         self.asdk_calls = 0
         self.http_requests = 0
         self.server_headers = {}
@@ -643,22 +655,54 @@ class AsdkClient:
     def _call_once(self, method, args, binding=None):
         if binding is not None:
             response = self._exchange(method, binding, args)
-            if binding == "post" and response.status_code >= 400 and _POST_REFUSED.search(response.text or ""):
+            if binding == "post" and self._post_refusal(method, response):
                 raise PostBindingRefused("The NS refuses the HTTP POST binding for %s." % method.name,
                                          hint="The HttpPost protocol is removed from the ASDK web.config; the "
                                               "modules use SOAP 1.1 instead.")
             return self._result(method, binding, response)
         if self.binding == "post":
             response = self._exchange(method, "post", args)
-            if response.status_code >= 400 and _POST_REFUSED.search(response.text or ""):
+            refusal = self._post_refusal(method, response)
+            if refusal:
+                if self.binding_choice == "post":
+                    raise PostBindingRefused("The NS refuses the HTTP POST binding for %s." % method.name,
+                                             hint="The HttpPost protocol is removed from the ASDK web.config; set "
+                                                  "ns_binding to soap (or auto).")
                 # ASP.NET refused the request before dispatching it (the HttpPost protocol is removed
                 # from web.config), so nothing ran and sending it again over SOAP is safe, writes included.
                 self.binding = "soap"
                 self.post_refused = True
+                self.post_refusal = refusal
+                if refusal == "error_page":
+                    self.warnings.append(
+                        "The NS answered the HTTP POST binding of %s with an ASP.NET error page whose details are hidden "
+                        "(customErrors), before any POST had worked; the task used SOAP 1.1 instead. If the NS has no "
+                        "POST binding, set ns_binding: soap to save that request; if it has one, see the ASDK logs."
+                        % method.name)
             else:
                 return self._result(method, "post", response)
         response = self._exchange(method, "soap", args)
         return self._result(method, "soap", response)
+
+    def _post_refusal(self, method, response):
+        """Why a POST answer means the NS does not take the POST binding, or None.
+
+        ASP.NET refuses a ``/<Method>`` URL before dispatching it when the HttpPost protocol is removed
+        from web.config: "Request format is unrecognized ...". A remote client sees that text only with
+        customErrors off; with the default (RemoteOnly) it gets a generic error page. That page is taken
+        as a refusal only where it is safe to send the call again over SOAP: for a read, before any POST
+        of this client has been answered, and when the page names no ASDK exception.
+        """
+        if response.status_code < 400:
+            self._post_answered = True
+            return None
+        text = response.text or ""
+        if _POST_REFUSED.search(text):
+            return "request_format_unrecognized"
+        if (response.status_code == 500 and method.read_only and not self._post_answered and self.binding_choice != "post"
+                and _ASPNET_ERROR_PAGE.search(text) and not _ASDK_TYPE.search(text)):
+            return "error_page"
+        return None
 
     def _exchange(self, method, binding, args):
         if binding == "post":
@@ -760,6 +804,8 @@ class AsdkClient:
                 "authentication enabled for /Altiris/ASDK.NS.")
 
     def _transport_error(self, exc, method):
+        # The connection is gone: the next request opens a new one, which NTLM has not authenticated.
+        self._authenticated = False
         text = self._scrub(exc)
         where = self.service_url(method.service)
         if HAS_REQUESTS and isinstance(exc, requests.exceptions.SSLError):
@@ -940,12 +986,18 @@ def client_from_params(params):
         auth=params.get("ns_auth") or "ntlm", validate_certs=params.get("validate_certs", True),
         ca_path=params.get("ca_path"), timeout=params.get("ns_timeout") or 60,
         retries=params.get("ns_retries") if params.get("ns_retries") is not None else 3,
+        binding=params.get("ns_binding") or "auto",
     )
 
 
 def request_stats(client):
     return dict(asdk_calls=client.asdk_calls, http_requests=client.http_requests, binding=client.binding,
-                post_binding_refused=client.post_refused, methods=list(client.calls))
+                post_binding_refused=client.post_refused, post_refusal=client.post_refusal, methods=list(client.calls))
+
+
+def _warn(module, client):
+    for warning in client.warnings:  # TLS and binding warnings, some learned during the task
+        module.warn(warning)
 
 
 def run_ns_module(module, run, client_factory=None):
@@ -957,18 +1009,16 @@ def run_ns_module(module, run, client_factory=None):
     outcome = None
     try:
         client = (client_factory or client_from_params)(module.params)
-        for warning in client.warnings:
-            module.warn(warning)
         outcome = run(module, client)
     except CemError as exc:
         failure = exc.to_fail_json()
         if client is not None:
+            _warn(module, client)
             failure["ns_requests"] = request_stats(client)
-        if client is not None:
             client.close()
         module.fail_json(**failure)
-    if client is not None:
-        client.close()
+    _warn(module, client)
+    client.close()
     changed, result, diff = outcome
     result = dict(result)
     result["ns_requests"] = request_stats(client)

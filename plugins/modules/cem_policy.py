@@ -21,7 +21,8 @@ description:
   - The profile is checked against the exported XML before anything is written; a profile that does not match fails
     with the list of paths that were not found.
   - Writes only what differs, in this order - the edited XML (C(ImportItemXmlString)), then C(EnablePolicyItem) or
-    C(DisablePolicyItem), then C(AssignResourceTargetsToPolicy), then, if asked, C(PushPolicy).
+    C(DisablePolicyItem), then C(AssignResourceTargetsToPolicy), then, if asked, C(PushPolicy2) (the string form of
+    C(PushPolicy)).
   - An unchanged run makes read calls only - with the policy given by name and targets given as GUIDs (or not managed),
     three ASDK calls; each target given by name adds one lookup.
 author: ITMS CEM Developers (@itms-cem)
@@ -101,7 +102,7 @@ options:
     default: ""
   push_policy:
     description:
-      - Push the policy to agents on the Time Critical Management persistent connection (C(PushPolicy), ITMS 8.5 and
+      - Push the policy to agents on the Time Critical Management persistent connection (C(PushPolicy2), ITMS 8.5 and
         later; CEM agents included) and return each agent's status.
       - V(never) does not push, V(changed) pushes when the task changed the policy, V(always) pushes on every run (and
         then reports C(changed)).
@@ -225,7 +226,7 @@ changes:
   elements: str
   sample: ["enable the policy", "set allow_cloud_communication from False to True"]
 pushed:
-  description: Whether C(PushPolicy) was called.
+  description: Whether C(PushPolicy2) was called.
   returned: success
   type: bool
   sample: false
@@ -245,7 +246,7 @@ ns_requests:
     use, whether the POST binding was refused, and the ASDK methods called in order.
   returned: always
   type: dict
-  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false,
+  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false, "post_refusal": null,
            "methods": ["GetItemsByName", "ExportItemXmlString", "GetResourceTargets"]}
 diff:
   description: Before and after of C(enabled), C(settings), C(gateways) and C(targets).
@@ -376,7 +377,7 @@ def run(module, client):
         if module.check_mode:
             result["changes"] = plan.changes + ["push the policy to agents"]
         else:
-            result["push_results"] = client.call("PushPolicy", policy=guid)
+            result["push_results"] = client.call("PushPolicy2", policy=guid)
             result["pushed"] = True
     changed = plan.changed or push
     diff = dict(before=core.policy_view(plan.before, profile), after=core.policy_view(plan.after, profile))

@@ -18,7 +18,7 @@ description:
   - Probes C(ItemManagementService) with C(ItemExists) and C(ScopingManagementService) with C(GetResourceTargets), both
     on the all-zero GUID, so nothing is read or changed. An ASDK fault such as "does not exist" proves the service
     answered.
-  - C(ResourceManagementService) is not probed - the only method of it the collection uses, C(PushPolicy), acts on
+  - C(ResourceManagementService) is not probed - the only method of it the collection uses, C(PushPolicy2), acts on
     agents.
   - The ASDK has no method that reports the NS version, so the module reports none; RV(server_headers) holds what the
     web server itself says (C(Server), C(X-AspNet-Version)), as it says it.
@@ -118,7 +118,7 @@ services:
            "ScopingManagementService": {"reachable": true, "probe": "GetResourceTargets",
                                         "answer": "ASDKDoesNotExistException"},
            "ResourceManagementService": {"reachable": null, "probe": null,
-                                         "answer": "not probed: PushPolicy acts on agents"}}
+                                         "answer": "not probed: PushPolicy2 acts on agents"}}
 server_headers:
   description: The C(Server), C(X-AspNet-Version) and C(X-Powered-By) response headers, as the NS sent them.
   returned: always
@@ -128,7 +128,7 @@ ns_requests:
   description: ASDK calls and HTTP requests the task made.
   returned: always
   type: dict
-  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false,
+  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false, "post_refusal": null,
            "methods": ["ItemExists", "ItemExists", "GetResourceTargets"]}
 """
 
@@ -178,7 +178,7 @@ def run(module, client):
         scoping = str(exc)
     services["ScopingManagementService"] = dict(reachable=reachable, probe="GetResourceTargets", answer=scoping)
     services["ResourceManagementService"] = dict(reachable=None, probe=None,
-                                                 answer="not probed: PushPolicy acts on agents")
+                                                 answer="not probed: PushPolicy2 acts on agents")
 
     result = dict(
         ns_url=client.base_url,

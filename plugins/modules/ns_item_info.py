@@ -161,7 +161,7 @@ ns_requests:
   description: ASDK calls and HTTP requests the task made, and the binding in use.
   returned: always
   type: dict
-  sample: {"asdk_calls": 2, "http_requests": 3, "binding": "post", "post_binding_refused": false,
+  sample: {"asdk_calls": 2, "http_requests": 3, "binding": "post", "post_binding_refused": false, "post_refusal": null,
            "methods": ["GetItemsByName", "ExportItemXmlString"]}
 """
 

@@ -180,7 +180,7 @@ ns_requests:
   description: ASDK calls and HTTP requests the task made.
   returned: always
   type: dict
-  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false,
+  sample: {"asdk_calls": 3, "http_requests": 4, "binding": "post", "post_binding_refused": false, "post_refusal": null,
            "methods": ["GetItemsByNameAndType", "GetItemsByName", "ExportItemXmlString"]}
 """
 

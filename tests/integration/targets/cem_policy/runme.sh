@@ -87,6 +87,26 @@ PY
   else
     # Each task starts with one refused POST before it switches to SOAP.
     count "$dir" "$mark" "idempotent repeat of site.yml --tags cem_policy (soap fallback)" --max-http 5 --max-asdk 4 --no-writes
+    # ns_binding: soap saves the refused POST; ns_binding: post fails and says what to set.
+    mark="$(log_lines "$dir")"
+    "${play[@]}" "$site" --tags cem_policy -e itms_ns_binding=soap | tee "$work/soap-only.log"
+    grep -q "changed=0" "$work/soap-only.log"
+    count "$dir" "$mark" "idempotent repeat of site.yml --tags cem_policy (ns_binding: soap)" --max-http 4 --max-asdk 3 --no-writes
+    if "${play[@]}" "$site" --tags cem_policy -e itms_ns_binding=post > "$work/post-only.log" 2>&1; then
+      echo "ns_binding: post against an NS without the POST binding must fail" >&2
+      exit 1
+    fi
+    grep -q "refuses the HTTP POST binding" "$work/post-only.log"
+    grep -q "set ns_binding to soap" "$work/post-only.log"
+    # customErrors RemoteOnly (the ASP.NET default) hides "Request format is unrecognized" behind a generic page:
+    # the first read falls back to SOAP all the same, with a warning.
+    echo '{"disable_post_binding": true, "custom_errors": true, "rules": []}' > "$faults"
+    mark="$(log_lines "$dir")"
+    "${play[@]}" "$site" --tags cem_policy 2>&1 | tee "$work/custom-errors.log"
+    grep -q "changed=0" "$work/custom-errors.log"
+    grep -q "error page whose details are hidden" "$work/custom-errors.log"
+    count "$dir" "$mark" "idempotent repeat of site.yml --tags cem_policy (soap fallback, customErrors)" --max-http 5 --max-asdk 4 --no-writes
+    echo '{"disable_post_binding": true, "rules": []}' > "$faults"
   fi
 
   # The modules one by one, then the failures.
@@ -100,7 +120,7 @@ PY
     mark="$(log_lines "$dir")"
     "${play[@]}" "$site" --tags cem_policy | tee "$work/retry.log"
     grep -q "changed=0" "$work/retry.log"
-    count "$dir" "$mark" "reads retried" --method ExportItemXmlString=3 --no-writes
+    count "$dir" "$mark" "reads retried" --method ExportItemXmlString=3 --no-writes --max-http 8
     echo '{"rules": [{"method": "ImportItemXmlString", "fault": "http_503", "times": 1}]}' > "$faults"
     mark="$(log_lines "$dir")"
     if "${play[@]}" "$site" --tags cem_policy -e '{"cem_policy_settings": {"allow_cloud_communication": false}}' \
@@ -110,6 +130,20 @@ PY
     fi
     grep -q "never retried" "$work/write-503.log"
     count "$dir" "$mark" "write not retried" --method ImportItemXmlString=1
+    # An answer that is not XML, and an NS that does not answer in time, fail with what to check.
+    echo '{"rules": [{"method": "ExportItemXmlString", "fault": "malformed"}]}' > "$faults"
+    if "${play[@]}" "$site" --tags cem_policy > "$work/malformed.log" 2>&1; then
+      echo "a malformed answer must fail the task" >&2
+      exit 1
+    fi
+    grep -q "answered ExportItemXmlString with XML that cannot be parsed" "$work/malformed.log"
+    echo '{"rules": [{"method": "GetItemsByName", "fault": "timeout", "delay_s": 3}]}' > "$faults"
+    if "${play[@]}" "$site" --tags cem_policy -e cem_policy_ns_timeout=1 -e cem_policy_ns_retries=1 \
+        > "$work/timeout.log" 2>&1; then
+      echo "an NS that does not answer must fail the task" >&2
+      exit 1
+    fi
+    grep -q "timed out after 1s after 2 attempts" "$work/timeout.log"
     echo '{"rules": []}' > "$faults"
 
     # The password never appears, even at -vvv, with the right one or a wrong one.

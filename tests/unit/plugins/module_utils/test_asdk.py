@@ -214,7 +214,7 @@ SHAPES = [
     ("ExportItemXmlString", dict(itemGuid=POLICY), "string", "&lt;item guid=\"{x}\"&gt;&lt;name&gt;A &amp;amp; B&lt;/name&gt;&lt;/item&gt;",
      '<item guid="{x}"><name>A &amp; B</name></item>'),
     ("ExportItemXmlString", dict(itemGuid=POLICY), "string", "", ""),
-    ("PushPolicy", dict(policy=POLICY), "ArrayOfPushPolicyResult",
+    ("PushPolicy2", dict(policy=POLICY), "ArrayOfPushPolicyResult",
      "<PushPolicyResult><Agent>%s</Agent><Status>Pushed</Status></PushPolicyResult>"
      "<PushPolicyResult><Agent>%s</Agent><Status>NotConnected</Status></PushPolicyResult>" % (TARGET, POLICY),
      [dict(agent=TARGET, status="Pushed"), dict(agent=POLICY, status="NotConnected")]),
@@ -382,6 +382,73 @@ def test_explicit_binding_reports_refusal():
     assert client.call_with_binding("soap", "ItemExists", itemGuid=_asdk.ZERO_GUID) is False
 
 
+@pytest.mark.parametrize("method,args,result", [
+    ("ItemExists", dict(itemGuid=POLICY), "true"),
+    ("DisablePolicyItem", dict(policyItemGuid=POLICY), None),
+])
+def test_binding_soap_sends_soap_only(method, args, result):
+    client, ns = client_for(lambda s: (500, REFUSED) if s.binding == "post" else (200, soap_xml(method, result)),
+                            binding="soap")
+    client.call(method, **args)
+    client.call(method, **args)
+    assert [s.binding for s in ns.seen] == ["soap", "soap"] and not client.post_refused
+    assert _asdk.request_stats(client)["binding"] == "soap"
+
+
+RUNTIME_ERROR = ("<html><head><title>Runtime Error</title></head><body><span><H1>Server Error in '/Altiris/ASDK.NS' "
+                 "Application.<hr></H1><h2> <i>Runtime Error</i> </h2></span> The current custom error settings for "
+                 "this application prevent the details of the application error from being viewed remotely.</body></html>")
+
+
+def test_hidden_refusal_of_post_on_a_first_read_falls_back_to_soap_and_warns():
+    def handler(seen):
+        if seen.binding == "post":
+            return (500, RUNTIME_ERROR, {"Content-Type": "text/html; charset=utf-8"})
+        return (200, soap_xml(seen.method, "true" if seen.method == "ItemExists" else None))
+    client, ns = client_for(handler)
+    assert client.call("ItemExists", itemGuid=POLICY) is True
+    assert client.call("EnablePolicyItem", policyItemGuid=POLICY) is None
+    assert [(s.binding, s.method) for s in ns.seen] == [("post", "ItemExists"), ("soap", "ItemExists"),
+                                                        ("soap", "EnablePolicyItem")]
+    assert client.post_refusal == "error_page" and "customErrors" in client.warnings[-1]
+    assert "ns_binding: soap" in client.warnings[-1]
+
+
+@pytest.mark.parametrize("case", ["write_first", "after_a_post_worked", "names_an_asdk_exception", "iis_page", "binding_post"])
+def test_an_error_page_is_not_taken_for_a_refusal_where_resending_is_unsafe_or_post_works(case):
+    page = RUNTIME_ERROR
+    if case == "names_an_asdk_exception":
+        page = RUNTIME_ERROR.replace("Runtime Error</i>", "Altiris.ASDK.Exceptions.ASDKInvalidParameterException</i>")
+    if case == "iis_page":
+        page = "<html><head><title>500 - Internal server error.</title></head><body>500</body></html>"
+    answers = {"ok": (200, post_xml("boolean", "true")), "page": (500, page, {"Content-Type": "text/html"})}
+    script = ["ok", "page"] if case == "after_a_post_worked" else ["page"]
+    client, ns = client_for(lambda s: answers[script.pop(0)], binding="post" if case == "binding_post" else "auto")
+    if case == "after_a_post_worked":
+        client.call("ItemExists", itemGuid=POLICY)
+    with pytest.raises(VendorFault):
+        if case == "write_first":
+            client.call("EnablePolicyItem", policyItemGuid=POLICY)
+        else:
+            client.call("ItemExists", itemGuid=POLICY)
+    assert all(s.binding == "post" for s in ns.seen) and client.binding == "post" and not client.post_refused
+
+
+def test_binding_post_fails_when_the_ns_refuses_post():
+    client, ns = client_for(lambda s: (500, REFUSED) if s.binding == "post" else (200, soap_xml("ItemExists", "true")),
+                            binding="post")
+    with pytest.raises(_asdk.PostBindingRefused) as info:
+        client.call("ItemExists", itemGuid=POLICY)
+    assert "ns_binding" in info.value.hint and [s.binding for s in ns.seen] == ["post"]
+
+
+def test_binding_choice_is_validated():
+    with pytest.raises(InputError, match="ns_binding"):
+        _asdk.AsdkClient("https://ns.lab.example", binding="rest", auth=None)
+    assert _asdk.NS_SPEC["ns_binding"]["choices"] == ["auto", "post", "soap"]
+    assert _asdk.NS_SPEC["ns_binding"]["default"] == "auto"
+
+
 # --------------------------------------------------------------------------- retries
 
 def scripted(*answers):
@@ -415,7 +482,7 @@ def test_reads_are_retried_with_backoff(transient):
     ("AssignResourceTargetsToPolicy", dict(policyItemGuid=POLICY, resourceTargetsGuids=TARGET)),
     ("EnablePolicyItem", dict(policyItemGuid=POLICY)),
     ("CreateResourceTarget", dict(configXml="<resourceTarget/>")),
-    ("PushPolicy", dict(policy=POLICY)),
+    ("PushPolicy2", dict(policy=POLICY)),
 ])
 def test_writes_are_never_retried(transient, method, args):
     client, ns = client_for(scripted(transient, (200, "")))
@@ -444,7 +511,7 @@ def test_retries_are_bounded():
 def test_every_method_is_classified_and_writes_are_not_read_only():
     writes = set(n for n, m in _asdk.METHODS.items() if not m.read_only)
     assert writes == {"ImportItemXmlString", "EnablePolicyItem", "DisablePolicyItem", "DeleteItem",
-                      "AssignResourceTargetsToPolicy", "CreateResourceTarget", "PushPolicy"}
+                      "AssignResourceTargetsToPolicy", "CreateResourceTarget", "PushPolicy2"}
     assert all(m.result in _asdk.PARSERS for m in _asdk.METHODS.values())
 
 
@@ -533,6 +600,24 @@ def test_new_connection_authenticates_again(ntlm_users):
     server.drop_connection()
     assert client.call("ItemExists", itemGuid=POLICY) is True
     assert server.legs == ["challenge 401", "200", "anonymous 401", "challenge 401", "200"]
+
+
+def test_a_reset_connection_is_authenticated_again_without_an_anonymous_request(ntlm_users):
+    server = NtlmServer(lambda s: (200, post_xml("boolean", "true")))
+    state = dict(reset=False)
+
+    def handler(seen):
+        if state["reset"]:
+            state["reset"] = False
+            server.drop_connection()
+            raise requests.exceptions.ConnectionError("('Connection aborted.', ConnectionResetError(104, 'reset'))")
+        return server(seen)
+    client, ns = client_for(handler, auth="ntlm")
+    client.call("ItemExists", itemGuid=POLICY)
+    state["reset"] = True
+    assert client.call("ItemExists", itemGuid=POLICY) is True
+    assert server.legs == ["challenge 401", "200", "challenge 401", "200"]
+    assert client.http_requests == 5 and sleeps == [0.5]
 
 
 def test_server_that_ignores_the_first_token_gets_a_fresh_handshake(ntlm_users):

@@ -96,14 +96,14 @@ def test_merge_keeps_and_replace_replaces(run_module, fake_ns):
 
 def test_order_of_writes_import_then_enable_then_assign_then_push(run_module, fake_ns):
     result, _failed = run_module(cem_policy.main, args(push_policy="changed", **FULL))
-    assert fake_ns.writes() == ["ImportItemXmlString", "EnablePolicyItem", "AssignResourceTargetsToPolicy", "PushPolicy"]
+    assert fake_ns.writes() == ["ImportItemXmlString", "EnablePolicyItem", "AssignResourceTargetsToPolicy", "PushPolicy2"]
     assert result["pushed"] and result["push_results"] == [{"agent": "b2b2b2b2-0000-4000-8000-000000000001",
                                                             "status": "Pushed"}]
     fake_ns.calls[:] = []
     result, _failed = run_module(cem_policy.main, args(push_policy="changed", **FULL))
     assert not result["changed"] and fake_ns.writes() == []
     result, _failed = run_module(cem_policy.main, args(push_policy="always", **FULL))
-    assert result["changed"] and fake_ns.writes() == ["PushPolicy"]
+    assert result["changed"] and fake_ns.writes() == ["PushPolicy2"]
     fake_ns.calls[:] = []
     result, _failed = run_module(cem_policy.main, args(push_policy="always", _ansible_check_mode=True))
     assert result["changed"] and fake_ns.writes() == [] and "push the policy to agents" in result["changes"]
