@@ -93,8 +93,9 @@ METHODS = dict((m.name, m) for m in (
                "void", False),
     AsdkMethod("ScopingManagementService", "CreateResourceTarget", ("configXml",), "guid", False),
     AsdkMethod("ScopingManagementService", "GetResourceTargetMembership", ("resourceTargetGuid",), "guids", True),
-    # PushPolicy(policy) takes an xs:guid, which ASP.NET's HttpPost binding cannot carry (it only
-    # binds primitive types and strings); PushPolicy2 is the same method with a string parameter.
+    # PushPolicy(policy) takes an xs:guid; Guid is a SOAP parameter type but not one of the HTTP
+    # GET/POST parameter types of ASP.NET web services (Microsoft KB 326791), so the client calls
+    # PushPolicy2, the same method with a string parameter, which works over both bindings.
     AsdkMethod("ResourceManagementService", "PushPolicy2", ("policy",), "push_results", False),
     AsdkMethod("ResourceManagementService", "GetDataClassData", ("dataClass", "resourceGuid"), "dataset", True),
 ))
