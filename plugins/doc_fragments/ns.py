@@ -70,7 +70,8 @@ options:
       - How ASDK methods are sent.
       - V(auto) sends the HTTP form POST and, when the NS answers that it does not accept it (the HttpPost protocol
         removed from the ASDK C(web.config)), switches to SOAP 1.1 for the rest of the task; that costs one refused
-        request per task.
+        request per task. The refusal is ASP.NET's C(Request format is unrecognized) or, on the first read of a task,
+        the generic ASP.NET error page that C(customErrors) shows remote clients instead (then with a warning).
       - V(post) sends the form POST only and fails if the NS refuses it; V(soap) sends SOAP 1.1 only, which saves the
         refused request on an NS known to have no POST binding.
       - If not set, the value of the E(ITMS_NS_BINDING) environment variable is used.
