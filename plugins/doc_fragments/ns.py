@@ -51,7 +51,11 @@ options:
     default: true
   ca_path:
     description:
-      - PEM file (or C(c_rehash) directory) of the CA that issued the NS certificate, used instead of the system store.
+      - PEM file (or C(c_rehash) directory) of the CA that issued the NS certificate.
+      - Without it the certificate is checked against the file in E(REQUESTS_CA_BUNDLE) (or E(CURL_CA_BUNDLE)) if set,
+        else against the CA bundle of the Python requests library (certifi), which does not hold an internal CA. Point
+        E(REQUESTS_CA_BUNDLE) at the system bundle (for example C(/etc/pki/tls/certs/ca-bundle.crt)) to use the
+        controller's trust store.
     type: path
   ns_timeout:
     description:

@@ -544,7 +544,9 @@ class AsdkClient:
             self.warnings.append("validate_certs is false: the NS certificate is not checked, so anyone on the path "
                                  "can impersonate the NS. Set ca_path to the issuing CA instead.")
         else:
-            self.verify = ca_path or True
+            # requests reads REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE only in Session.request, which this
+            # client does not use (it sends prepared requests), so they are honoured here.
+            self.verify = ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         if self.base_url.startswith("http://"):
             self.warnings.append("ns_url uses http://: ASDK requests and results travel unencrypted. Use https://.")
         self._authenticator = None

@@ -130,7 +130,9 @@ def _reset_sleeps():
 
 # --------------------------------------------------------------------------- request building
 
-def test_form_post_request():
+def test_form_post_request(monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     client, ns = client_for(lambda s: (200, post_xml("ArrayOfGuid", "<guid>%s</guid>" % POLICY)))
     assert client.call("GetItemsByNameAndType", name="Default CEM & <Policy>", type="%Policy") == [POLICY]
     seen = ns.seen[0]
@@ -193,6 +195,21 @@ def test_tls_options(tmp_path):
     assert any("validate_certs is false" in w for w in client.warnings)
     with pytest.raises(InputError, match="does not exist"):
         client_for(None, ca_path=str(tmp_path / "missing.pem"))
+
+
+def test_ca_bundle_from_the_environment_unless_ca_path(tmp_path, monkeypatch):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/pki/tls/certs/curl-bundle.crt")
+    assert client_for(None)[0].verify == "/etc/pki/tls/certs/curl-bundle.crt"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/pki/tls/certs/ca-bundle.crt")
+    assert client_for(None)[0].verify == "/etc/pki/tls/certs/ca-bundle.crt"
+    assert client_for(None, ca_path=str(ca))[0].verify == str(ca)
+    assert client_for(None, validate_certs=False)[0].verify is False
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE")
+    assert client_for(None)[0].verify is True
 
 
 # --------------------------------------------------------------------------- parsing every shape, both bindings
