@@ -559,7 +559,6 @@ class AsdkClient:
         # auto: POST first, SOAP for the rest of the client's life once the NS refuses POST.
         self.binding_choice = binding
         self.binding = "soap" if binding == "soap" else "post"
-        self.post_refused = False
         self.post_refusal = None  # how the NS refused POST: "request_format_unrecognized" or "error_page"
         self._post_answered = False
         self.asdk_calls = 0
@@ -610,6 +609,11 @@ class AsdkClient:
         if self._password:
             text = text.replace(self._password, "********")
         return text
+
+    @property
+    def post_refused(self):
+        """Whether this session switched to SOAP because the NS refused the POST binding."""
+        return self.post_refusal is not None
 
     def service_url(self, service):
         return "%s/Altiris/%s/%s.asmx" % (self.base_url, LIBRARY, service)
@@ -674,7 +678,6 @@ class AsdkClient:
                 # ASP.NET refused the request before dispatching it (the HttpPost protocol is removed
                 # from web.config), so nothing ran and sending it again over SOAP is safe, writes included.
                 self.binding = "soap"
-                self.post_refused = True
                 self.post_refusal = refusal
                 if refusal == "error_page":
                     self.warnings.append(

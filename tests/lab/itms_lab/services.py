@@ -307,17 +307,17 @@ def _is_lab_ns(pid, directory):
     return "itms_lab.ns" in args and directory in args
 
 
+def _pid_file(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+
+
 def _running_pid(paths, directory):
-    for source in (paths["pid"], paths["ready"]):
-        pid = None
-        if source == paths["pid"]:
-            try:
-                with open(source) as handle:
-                    pid = int(handle.read().strip() or 0)
-            except (OSError, ValueError):
-                pid = None
-        else:
-            pid = (_read_json(source) or {}).get("pid")
+    """The pid of the lab NS of ``directory``: from ns.pid (written by up), else ns-ready.json (by the server)."""
+    for pid in (_pid_file(paths["pid"]), (_read_json(paths["ready"]) or {}).get("pid")):
         if pid and _alive(pid) and _is_lab_ns(pid, directory):
             return pid
     return None
