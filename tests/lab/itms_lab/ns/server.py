@@ -16,7 +16,8 @@ Every HTTP request is one line of the request log, 401 legs included: ``ts``, ``
 (post|soap|get|null), ``status`` (null when the connection was reset or left without an answer),
 ``user`` (null before authentication), ``write`` (the method changes state), plus ``conn`` (a
 number per TCP connection), ``fault`` (the injected fault) and ``exception`` (the ASDK or ASP.NET
-exception answered).
+exception answered), ``ms``. A request's line is written before its answer is sent, so a client
+that has read an answer finds the request in the log.
 """
 
 import datetime
@@ -102,7 +103,8 @@ class NSHandler(BaseHTTPRequestHandler):
     # ----- one request
 
     def _handle(self):
-        started = time.monotonic()
+        self._started = time.monotonic()
+        self._logged = False
         entry = {"ts": _now(), "http_method": self.command, "path": self.path, "service": None, "method": None,
                  "binding": None, "status": None, "user": None, "write": False, "conn": self.conn_id,
                  "fault": None, "exception": None}
@@ -118,7 +120,12 @@ class NSHandler(BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
         finally:
-            entry["ms"] = int((time.monotonic() - started) * 1000)
+            self._log(entry)  # no answer was sent: a reset, a timeout, an error while answering
+
+    def _log(self, entry):
+        if not self._logged:
+            self._logged = True
+            entry["ms"] = int((time.monotonic() - self._started) * 1000)
             self.lab.request_log.write(entry)
 
     def _serve(self, entry):
@@ -329,6 +336,7 @@ class NSHandler(BaseHTTPRequestHandler):
 
     def _send(self, entry, response):
         entry["status"] = response.status
+        self._log(entry)
         self.server_name = response.server
         try:
             self.send_response(response.status)
