@@ -449,7 +449,7 @@ def test_reset_malformed_slow_and_timeout_faults(lab):
     set_faults(lab, {"rules": [{"method": "GetItemByGuid", "fault": "reset", "times": 1},
                                {"method": "GetItemByGuid", "fault": "malformed", "times": 1},
                                {"method": "GetItemByGuid", "fault": "slow", "delay_s": 0.3, "times": 1},
-                               {"method": "GetItemByGuid", "fault": "timeout", "delay_s": 1, "times": 1},
+                               {"method": "GetItemByGuid", "fault": "timeout", "delay_s": 3, "times": 1},
                                {"method": "GetItemByGuid", "fault": "http_502"}]})
     with pytest.raises(requests.exceptions.ConnectionError):
         post(s, lab, "ItemManagementService", "GetItemByGuid", itemGuid=POLICY)
@@ -461,7 +461,7 @@ def test_reset_malformed_slow_and_timeout_faults(lab):
     assert post(s, lab, "ItemManagementService", "GetItemByGuid", itemGuid=POLICY).status_code == 200
     assert time.monotonic() - started >= 0.3
     with pytest.raises(requests.exceptions.ReadTimeout):
-        s.post(url(lab, "ItemManagementService", "GetItemByGuid"), data={"itemGuid": POLICY}, timeout=0.3)
+        s.post(url(lab, "ItemManagementService", "GetItemByGuid"), data={"itemGuid": POLICY}, timeout=1)
     assert post(session(lab), lab, "ItemManagementService", "GetItemByGuid", itemGuid=POLICY).status_code == 502
 
 
