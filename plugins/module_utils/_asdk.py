@@ -117,6 +117,7 @@ RETRY_STATUSES = frozenset((502, 503, 504))
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
 
+BINDINGS = ("auto", "post", "soap")  # ns_binding; auto: POST, then SOAP once the NS refuses POST
 AUTH_SCHEMES = {"ntlm": "NTLM", "negotiate": "Negotiate", "kerberos": "Negotiate"}
 
 _POST_REFUSED = re.compile(r"Request format is unrecognized for URL unexpectedly ending in", re.I)
@@ -143,7 +144,7 @@ NS_SPEC = dict(
     ca_path=dict(type="path"),
     ns_timeout=dict(type="int", default=60),
     ns_retries=dict(type="int", default=3),
-    ns_binding=dict(type="str", default="auto", choices=["auto", "post", "soap"], fallback=_fallback("ITMS_NS_BINDING")),
+    ns_binding=dict(type="str", default="auto", choices=list(BINDINGS), fallback=_fallback("ITMS_NS_BINDING")),
 )
 NS_OPTION_NAMES = tuple(sorted(NS_SPEC))
 
@@ -554,7 +555,7 @@ class AsdkClient:
             self._authenticator = _Authenticator(auth, username, self._password, self.host)
         self._authenticated = False
         self._channel_bindings = None
-        if binding not in ("auto", "post", "soap"):
+        if binding not in BINDINGS:
             raise InputError("ns_binding must be auto, post or soap, not %r." % (binding,))
         # auto: POST first, SOAP for the rest of the client's life once the NS refuses POST.
         self.binding_choice = binding
@@ -663,18 +664,14 @@ class AsdkClient:
         if binding is not None:
             response = self._exchange(method, binding, args)
             if binding == "post" and self._post_refusal(method, response):
-                raise PostBindingRefused("The NS refuses the HTTP POST binding for %s." % method.name,
-                                         hint="The HttpPost protocol is removed from the ASDK web.config; the "
-                                              "modules use SOAP 1.1 instead.")
+                raise PostBindingRefused.of(method, "the modules use SOAP 1.1 instead.")
             return self._result(method, binding, response)
         if self.binding == "post":
             response = self._exchange(method, "post", args)
             refusal = self._post_refusal(method, response)
             if refusal:
                 if self.binding_choice == "post":
-                    raise PostBindingRefused("The NS refuses the HTTP POST binding for %s." % method.name,
-                                             hint="The HttpPost protocol is removed from the ASDK web.config; set "
-                                                  "ns_binding to soap (or auto).")
+                    raise PostBindingRefused.of(method, "set ns_binding to soap (or auto).")
                 # ASP.NET refused the request before dispatching it (the HttpPost protocol is removed
                 # from web.config), so nothing ran and sending it again over SOAP is safe, writes included.
                 self.binding = "soap"
@@ -891,6 +888,11 @@ class AsdkClient:
 
 class PostBindingRefused(VendorFault):
     """The NS answered the form POST binding with ASP.NET's "Request format is unrecognized"."""
+
+    @classmethod
+    def of(cls, method, remedy):
+        return cls("The NS refuses the HTTP POST binding for %s." % method.name,
+                   hint="The HttpPost protocol is removed from the ASDK web.config; " + remedy)
 
 
 class _Retryable(Exception):
