@@ -309,7 +309,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         client = CmdbClient(self.get_option("cmdb_url"), password=self.get_option("cmdb_password"),
                             timeout=self.get_option("cmdb_timeout"), encryption=self.get_option("cmdb_encryption"))
         try:
-            result = client.run_rendered(rendered, profile)
+            result = _queries.run_rendered(client, rendered, profile)
         finally:
             client.close()
         # The raw rows, JSON-safe, so that every cache plugin can keep them.

@@ -28,9 +28,9 @@ import time
 import uuid
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import (
-    AuthError, InputError, MissingDependency, NotFound, ProfileMismatch, TransportError, VendorFault,
+    AuthError, InputError, MissingDependency, NotFound, TransportError, VendorFault,
 )
-from ansible_collections.itms.cem.plugins.module_utils import _queries, _sqltext
+from ansible_collections.itms.cem.plugins.module_utils import _sqltext
 
 try:
     from urllib.parse import quote, unquote, urlsplit
@@ -261,7 +261,11 @@ class MssqlBackend:
 
 
 class CmdbClient:
-    """Runs catalog and custom queries and checks profiles against the live schema."""
+    """Runs the T-SQL it is given against one CMDB and reads the live schema; knows no report or catalog.
+
+    ``execute`` runs trusted SQL (the catalog's, rendered from a profile); ``run_sql`` runs a user's own
+    SQL after the read-only check. Both bind values as parameters.
+    """
 
     def __init__(self, url, password=None, timeout=30, encryption="require", connect=None):
         self.url = parse_cmdb_url(url)
@@ -269,7 +273,14 @@ class CmdbClient:
             self.backend = SqliteBackend(self.url, timeout)
         else:
             self.backend = MssqlBackend(self.url, password, timeout, encryption, connect=connect)
+        self.warnings = []
+        self.queries = 0
+        self.elapsed_ms = 0
         self._schema = None
+
+    def stats(self):
+        """What this client did, for the task result."""
+        return dict(backend=self.url.scheme, queries=self.queries, elapsed_ms=self.elapsed_ms)
 
     # -- schema -------------------------------------------------------------------------
     def schema(self):
@@ -298,17 +309,6 @@ class CmdbClient:
                 missing.append(item)
         return missing
 
-    def verify(self, requirements, profile_name):
-        missing = self.missing(requirements)
-        if missing:
-            raise ProfileMismatch(
-                "The CMDB at %s does not match the profile %r: missing %s."
-                % (self.url.display(), profile_name, ", ".join(missing)),
-                hint="Run itms.cem.cmdb_schema_info to see what the CMDB has (the vendor warns that table and "
-                     "column names may vary by schema version) and correct cmdb_profile.",
-                missing=missing,
-            )
-
     def search(self, pattern):
         """Tables whose name, or one of whose columns, matches the LIKE ``pattern``."""
         found = {}
@@ -317,32 +317,21 @@ class CmdbClient:
         return found
 
     # -- queries ------------------------------------------------------------------------
-    def _timed(self, tsql, params):
+    def execute(self, tsql, params=None):
+        """Run trusted T-SQL (values bound from ``params``) and return a QueryResult."""
         started = time.time()
         columns, rows = self.backend.execute(tsql, params)
-        return QueryResult(columns, rows, int(round((time.time() - started) * 1000)))
-
-    def run_catalog(self, name, profile):
-        rendered = _queries.render(_queries.get_query(name), profile)
-        return self.run_rendered(rendered, profile)
-
-    def run_rendered(self, rendered, profile):
-        self.verify(rendered.requirements, profile.name)
-        return self._timed(rendered.sql, rendered.params)
+        elapsed = int(round((time.time() - started) * 1000))
+        self.queries += 1
+        self.elapsed_ms += elapsed
+        return QueryResult(columns, rows, elapsed)
 
     def run_sql(self, sql, params=None):
         """A user's custom SQL: one read-only SELECT with @name placeholders."""
         _sqltext.check_read_only(sql)
         params = dict(params or {})
         _sqltext.check_parameters(sql, params)
-        return self._timed(sql.strip().rstrip(";").strip(), params)
+        return self.execute(sql.strip().rstrip(";").strip(), params)
 
     def close(self):
         self.backend.close()
-
-
-def client_from_params(params, connect=None):
-    """Build a client from the shared cmdb_* options."""
-    return CmdbClient(params["cmdb_url"], password=params.get("cmdb_password"),
-                      timeout=params.get("cmdb_timeout") or 30,
-                      encryption=params.get("cmdb_encryption") or "require", connect=connect)

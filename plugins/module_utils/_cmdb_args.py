@@ -2,7 +2,7 @@
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The connection options shared by every CMDB module (doc fragment itms.cem.cmdb)."""
+"""Module glue for the CMDB: the shared connection options (doc fragment itms.cem.cmdb) and the runner."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,6 +11,8 @@ __metaclass__ = type
 import copy
 
 from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.itms.cem.plugins.module_utils._runner import run_module
 
 CMDB_SPEC = dict(
     cmdb_url=dict(type="str", required=True, fallback=(env_fallback, ["ITMS_CMDB_URL"])),
@@ -27,25 +29,15 @@ def cmdb_argument_spec(**extra):
     return spec
 
 
-def run_cmdb_module(module, run):
-    """Open the CMDB client, call ``run(module, client)``, close it, and exit with the result.
-
-    Typed errors become ``fail_json`` with their actionable message; a result that carries
-    ``failed: True`` fails the task with its own fields.
-    """
+def connect(params):
+    """The CMDB client for the shared cmdb_* options."""
     # Imported here so that the argument spec stays importable without the client's dependencies.
-    from ansible_collections.itms.cem.plugins.module_utils._cmdb import client_from_params
-    from ansible_collections.itms.cem.plugins.module_utils._errors import CemError
+    from ansible_collections.itms.cem.plugins.module_utils._cmdb import CmdbClient
 
-    client = None
-    try:
-        client = client_from_params(module.params)
-        result = run(module, client)
-    except CemError as exc:
-        module.fail_json(**exc.to_fail_json())
-    finally:
-        if client is not None:
-            client.close()
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    return CmdbClient(params["cmdb_url"], password=params.get("cmdb_password"),
+                      timeout=params.get("cmdb_timeout") or 30, encryption=params.get("cmdb_encryption") or "require")
+
+
+def run_cmdb_module(module, run):
+    """Run a CMDB module: ``run(module, client) -> (changed, result, diff)`` through the shared runner."""
+    run_module(module, run, connect, "cmdb_requests")

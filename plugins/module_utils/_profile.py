@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 import re
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, ProfileMismatch
@@ -203,26 +204,43 @@ class CmdbProfile:
         return pairs
 
 
+def load_profile_data(spec, what, option):
+    """The mapping of a profile given as a dict or as the path of a YAML file, and where it came from.
+
+    The one loader of every profile (CMDB, policy, ...). Returns ``(None, None)`` when ``spec`` is empty;
+    raises InputError that names the file and what is wrong with it.
+    """
+    if spec is None or spec == {} or spec == "":
+        return None, None
+    if isinstance(spec, dict):
+        return copy.deepcopy(spec), "the %s option" % option
+    if not isinstance(spec, str):
+        raise InputError("The %s from %s is not a mapping: %s must be a path to a YAML file or a dictionary, not %s."
+                         % (what, option, option, type(spec).__name__))
+    path = os.path.expanduser(spec)
+    if os.path.isdir(path):
+        raise InputError("The %s file %s is a directory." % (what, spec), hint="Give the path of the YAML file in %s." % option)
+    if not HAS_YAML:  # pragma: no cover - PyYAML ships with ansible-core
+        raise InputError("Reading a %s file needs PyYAML on the controller." % what)
+    try:
+        with open(path, "r") as handle:
+            data = yaml.safe_load(handle)
+    except (IOError, OSError) as exc:
+        raise InputError("Cannot read the %s file %s: %s." % (what, spec, exc.strerror or exc),
+                         hint="Check the path in %s." % option)
+    except yaml.YAMLError as exc:
+        raise InputError("The %s file %s is not valid YAML: %s" % (what, spec, exc))
+    if not isinstance(data, dict):
+        raise InputError("The %s from %s is not a mapping." % (what, spec))
+    return data, path
+
+
 def load_cmdb_profile(spec=None):
     """Build a profile from None (built-in), a dict, or a path to a YAML file.
 
     A supplied profile is merged over the built-in one, so it only needs to name what differs.
     """
-    if spec is None or spec == {} or spec == "":
+    data, origin = load_profile_data(spec, "CMDB profile", "cmdb_profile")
+    if data is None:
         return CmdbProfile(copy.deepcopy(DEFAULT_CMDB_PROFILE))
-    origin = "the cmdb_profile option"
-    if isinstance(spec, str):
-        origin = spec
-        if not HAS_YAML:
-            raise InputError("Reading a profile file needs PyYAML on the controller.")
-        try:
-            with open(spec, "r") as handle:
-                spec = yaml.safe_load(handle)
-        except (IOError, OSError) as exc:
-            raise InputError("Cannot read the CMDB profile file %s: %s." % (origin, exc.strerror or exc),
-                             hint="Check the path in cmdb_profile.")
-        except yaml.YAMLError as exc:
-            raise InputError("The CMDB profile file %s is not valid YAML: %s" % (origin, exc))
-    if not isinstance(spec, dict):
-        raise InputError("The CMDB profile from %s is not a mapping." % origin)
-    return CmdbProfile(_merge(DEFAULT_CMDB_PROFILE, spec), origin)
+    return CmdbProfile(_merge(DEFAULT_CMDB_PROFILE, data), origin)

@@ -21,7 +21,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.itms.cem.plugins.module_utils._errors import NotFound
+from ansible_collections.itms.cem.plugins.module_utils._errors import NotFound, ProfileMismatch
 from ansible_collections.itms.cem.plugins.module_utils._profile import quote_identifier
 
 # KB 440752 Part 2, verbatim: what the built-in profile must render to.
@@ -408,3 +408,28 @@ def render(query, profile):
 
     sql = _PLACEHOLDER.sub(substitute, query.template)
     return RenderedQuery(query.name, sql, params, requirements, query.column_names)
+
+
+# -- running (I/O through the CMDB client) --------------------------------------------------------
+def verify(client, requirements, profile):
+    """Raise ProfileMismatch unless the CMDB has every (table, column) of ``requirements``."""
+    missing = client.missing(requirements)
+    if missing:
+        raise ProfileMismatch(
+            "The CMDB at %s does not match the profile %r: missing %s."
+            % (client.url.display(), profile.name, ", ".join(missing)),
+            hint="Run itms.cem.cmdb_schema_info to see what the CMDB has (the vendor warns that table and "
+                 "column names may vary by schema version) and correct cmdb_profile.",
+            missing=missing,
+        )
+
+
+def run_rendered(client, rendered, profile):
+    """Check a rendered query's tables and columns against the CMDB, then run it."""
+    verify(client, rendered.requirements, profile)
+    return client.execute(rendered.sql, rendered.params)
+
+
+def run_catalog(client, name, profile):
+    """Render the catalog query ``name`` through ``profile`` and run it."""
+    return run_rendered(client, render(get_query(name), profile), profile)

@@ -74,7 +74,7 @@ def get_report(name):
 def build(name, client, profile):
     """Run the queries of report ``name`` and shape them into a report document (a dict)."""
     title, table_query, charts = get_report(name)
-    table = client.run_catalog(table_query, profile)
+    table = _queries.run_catalog(client, table_query, profile)
     chart_results = {}
     notes = []
     for chart_id, _title, query, _label, _value in charts:
@@ -84,7 +84,7 @@ def build(name, client, profile):
             notes.append("Authentication type: not shown, because the schema profile does not map "
                          "tables.authentication (not publicly documented; see the profiles guide).")
             continue
-        chart_results[chart_id] = table if query == table_query else client.run_catalog(query, profile)
+        chart_results[chart_id] = table if query == table_query else _queries.run_catalog(client, query, profile)
     return shape(name, title, table, charts, chart_results, notes,
                  source=dict(cmdb=client.url.display(), profile=profile.name))
 

@@ -28,19 +28,9 @@ description:
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.ns
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Reads everything and returns the plan and the diff; writes nothing and does not push the policy.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-    details: The diff is always returned - before and after of C(enabled), the settings, the gateways and the targets.
-  action_group:
-    description: Use C(group/itms.cem.ns) in C(module_defaults) to set the connection options once for every NS module.
-    support: full
-    membership: [itms.cem.ns]
+  - itms.cem.attributes
+  - itms.cem.attributes.CHANGES
+  - itms.cem.attributes.NS
 options:
   name:
     description:
@@ -124,6 +114,13 @@ notes:
     exported.
   - If a write fails half way, the error says which calls had already been applied; running the task again completes
     it, because it reads the current state first.
+  - In check mode the module reads everything and returns the plan and the diff; it writes nothing and does not push the policy.
+  - The diff shows C(enabled), the settings, the gateways and the targets before and after.
+requirements:
+  - requests >= 2.28
+  - pyspnego >= 0.9.0 (NTLM and Negotiate authentication)
+  - cryptography >= 41.0 (the channel-binding hash of NS certificates signed with SHA-384 or SHA-512)
+  - PyYAML, for a profile file (installed with ansible-core)
 seealso:
   - module: itms.cem.ns_item_info
   - module: itms.cem.ns_resource_target

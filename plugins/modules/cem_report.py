@@ -25,19 +25,9 @@ description:
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.cmdb
-attributes:
-  check_mode:
-    description: Can run in check mode and predict the changed status without writing anything.
-    support: full
-    details: Runs the queries and tells whether each file would change, without writing.
-  diff_mode:
-    description: Returns details on what has changed (or would have, in check mode).
-    support: full
-    details: Returns the SHA-256 of each file before and after.
-  action_group:
-    description: Use C(group/itms.cem.cmdb) in C(module_defaults) to set the connection options once for every CMDB module.
-    support: full
-    membership: [itms.cem.cmdb]
+  - itms.cem.attributes
+  - itms.cem.attributes.CHANGES
+  - itms.cem.attributes.CMDB
 options:
   report:
     description:
@@ -78,6 +68,11 @@ notes:
   - "JSON layout: C(report), C(title), C(source) (CMDB URL without password, profile name), C(summary), C(charts)
     (each C(id), C(title), C(total), C(data) of C(label)/C(value)), C(columns), C(rows) (lists in column order) and
     C(notes)."
+  - In check mode the queries run and the task tells whether each file would change, without writing.
+requirements:
+  - sqlglot >= 25.0 (parses the read-only check and transpiles T-SQL for SQLite)
+  - pymssql >= 2.3.0, for C(mssql://) URLs
+  - PyYAML, for a profile file (installed with ansible-core)
 seealso:
   - module: itms.cem.cmdb_query
   - module: itms.cem.cmdb_schema_info
@@ -189,8 +184,8 @@ def run(module, client):
         before[path] = old
         after[path] = new
     changed = any(f["changed"] for f in files)
-    return dict(changed=changed, files=files, summary=document["summary"], charts=document["charts"],
-                notes=document["notes"], diff=dict(before=before, after=after))
+    return changed, dict(files=files, summary=document["summary"], charts=document["charts"],
+                         notes=document["notes"]), dict(before=before, after=after)
 
 
 def main():

@@ -23,18 +23,9 @@ description:
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.cmdb
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same result without changing anything.
-    support: full
-    details: The module only reads, so it runs the same in check mode.
-  diff_mode:
-    description: Would return details on what has changed.
-    support: none
-  action_group:
-    description: Use C(group/itms.cem.cmdb) in C(module_defaults) to set the connection options once for every CMDB module.
-    support: full
-    membership: [itms.cem.cmdb]
+  - itms.cem.attributes
+  - itms.cem.attributes.INFO
+  - itms.cem.attributes.CMDB
 options:
   query:
     description:
@@ -73,7 +64,10 @@ options:
 notes:
   - "Runs on the controller: use C(delegate_to: localhost) or a play on localhost."
 requirements:
-  - sqlglot (always), pymssql (for C(mssql://)), jmespath (for O(select))
+  - sqlglot >= 25.0 (parses the read-only check and transpiles T-SQL for SQLite)
+  - pymssql >= 2.3.0, for C(mssql://) URLs
+  - PyYAML, for a profile file (installed with ansible-core)
+  - jmespath, for O(select)
 seealso:
   - module: itms.cem.cmdb_schema_info
   - module: itms.cem.cem_report
@@ -149,7 +143,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
-from ansible_collections.itms.cem.plugins.module_utils._queries import QUERY_NAMES
+from ansible_collections.itms.cem.plugins.module_utils._queries import QUERY_NAMES, run_catalog
 
 try:
     import jmespath
@@ -165,7 +159,7 @@ def run(module, client):
         if params["parameters"]:
             raise InputError("Catalog queries take no parameters; the profile supplies their values.",
                              hint="Use sql with @name placeholders for a query of your own.")
-        result = client.run_catalog(params["query"], load_cmdb_profile(params["cmdb_profile"]))
+        result = run_catalog(client, params["query"], load_cmdb_profile(params["cmdb_profile"]))
         name = params["query"]
     else:
         result = client.run_sql(params["sql"], params["parameters"])
@@ -179,8 +173,8 @@ def run(module, client):
             rows = jmespath.search(params["select"], rows)
         except jmespath.exceptions.JMESPathError as exc:
             raise InputError("The select expression is not valid JMESPath: %s" % exc)
-    return dict(changed=False, rows=rows, columns=result.columns, row_count=len(result.rows),
-                elapsed_ms=result.elapsed_ms, query=name)
+    return False, dict(rows=rows, columns=result.columns, row_count=len(result.rows), elapsed_ms=result.elapsed_ms,
+                       query=name), None
 
 
 def main():

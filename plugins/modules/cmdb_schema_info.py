@@ -21,18 +21,9 @@ description:
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.cmdb
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same result without changing anything.
-    support: full
-    details: The module only reads.
-  diff_mode:
-    description: Would return details on what has changed.
-    support: none
-  action_group:
-    description: Use C(group/itms.cem.cmdb) in C(module_defaults) to set the connection options once for every CMDB module.
-    support: full
-    membership: [itms.cem.cmdb]
+  - itms.cem.attributes
+  - itms.cem.attributes.INFO
+  - itms.cem.attributes.CMDB
 options:
   search:
     description:
@@ -47,6 +38,10 @@ options:
     default: false
 notes:
   - "Runs on the controller: use C(delegate_to: localhost) or a play on localhost."
+requirements:
+  - sqlglot >= 25.0 (parses the read-only check and transpiles T-SQL for SQLite)
+  - pymssql >= 2.3.0, for C(mssql://) URLs
+  - PyYAML, for a profile file (installed with ansible-core)
 seealso:
   - module: itms.cem.cmdb_query
 """
@@ -115,6 +110,7 @@ matches:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
+from ansible_collections.itms.cem.plugins.module_utils._errors import ProfileMismatch
 from ansible_collections.itms.cem.plugins.module_utils._profile import UNDOCUMENTED_HINT, load_cmdb_profile
 
 
@@ -130,18 +126,18 @@ def run(module, client):
             tables[table] = sorted(columns.values(), key=str.lower)
     unmapped = dict((logical, UNDOCUMENTED_HINT.get(logical, "Not mapped by the profile."))
                     for logical, entry in sorted(profile.data["tables"].items()) if entry is None)
-    result = dict(changed=False, profile_name=profile.name, profile_ok=not missing, missing=missing,
+    result = dict(profile_name=profile.name, profile_ok=not missing, missing=missing,
                   checked=["%s.%s" % pair for pair in pairs], unmapped=unmapped, tables=tables)
     if module.params["search"]:
-        pattern = module.params["search"]
-        matches = client.search(pattern)
-        result["matches"] = matches
+        result["matches"] = client.search(module.params["search"])
     if missing and module.params["fail_on_mismatch"]:
-        result["msg"] = ("The CMDB at %s does not match the profile %r: missing %s. The vendor warns that table and "
-                         "column names may vary by schema version; find the right names with the search option and "
-                         "correct cmdb_profile." % (client.url.display(), profile.name, ", ".join(missing)))
-        result["failed"] = True
-    return result
+        details = dict((k, v) for k, v in result.items() if k != "missing")
+        raise ProfileMismatch("The CMDB at %s does not match the profile %r: missing %s."
+                              % (client.url.display(), profile.name, ", ".join(missing)),
+                              hint="The vendor warns that table and column names may vary by schema version; find the "
+                                   "right names with the search option and correct cmdb_profile.",
+                              missing=missing, **details)
+    return False, result, None
 
 
 def main():

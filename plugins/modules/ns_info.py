@@ -26,18 +26,9 @@ description:
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.ns
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  action_group:
-    description: Use C(group/itms.cem.ns) in C(module_defaults) to set the connection options once for every NS module.
-    support: full
-    membership: [itms.cem.ns]
+  - itms.cem.attributes
+  - itms.cem.attributes.INFO
+  - itms.cem.attributes.NS
 options:
   probe_bindings:
     description:
@@ -45,6 +36,10 @@ options:
         binding the modules would use is found.
     type: bool
     default: true
+requirements:
+  - requests >= 2.28
+  - pyspnego >= 0.9.0 (NTLM and Negotiate authentication)
+  - cryptography >= 41.0 (the channel-binding hash of NS certificates signed with SHA-384 or SHA-512)
 seealso:
   - module: itms.cem.ns_item_info
 """

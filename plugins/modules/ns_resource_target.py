@@ -24,18 +24,9 @@ description:
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.ns
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Resolves every name and compares; creates and deletes nothing.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
-  action_group:
-    description: Use C(group/itms.cem.ns) in C(module_defaults) to set the connection options once for every NS module.
-    support: full
-    membership: [itms.cem.ns]
+  - itms.cem.attributes
+  - itms.cem.attributes.CHANGES
+  - itms.cem.attributes.NS
 options:
   name:
     description:
@@ -100,6 +91,11 @@ options:
 notes:
   - Each group, collection or resource given by name costs one lookup (C(GetItemsByNameAndType)); a name must match
     exactly one item. GUIDs cost nothing.
+  - In check mode every name is resolved and the definitions compared; nothing is created or deleted.
+requirements:
+  - requests >= 2.28
+  - pyspnego >= 0.9.0 (NTLM and Negotiate authentication)
+  - cryptography >= 41.0 (the channel-binding hash of NS certificates signed with SHA-384 or SHA-512)
 seealso:
   - module: itms.cem.cem_policy
 """

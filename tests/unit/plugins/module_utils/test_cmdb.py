@@ -56,15 +56,15 @@ def client(lab_db):
 def test_catalog_counts_match_independent_sql(client, lab_db, lab_profile_path):
     raw = sqlite3.connect(lab_db)
     profile = load_cmdb_profile(lab_profile_path)
-    rows = client.run_catalog("connection_state", profile).rows
+    rows = _queries.run_catalog(client, "connection_state", profile).rows
     assert len(rows) == raw.execute(
         "SELECT COUNT(*) FROM vComputer c JOIN Inv_AeX_AC_Network_Zone z ON c.Guid = z._ResourceGuid "
         "LEFT JOIN Inv_AeX_AC_InternetGatewayDetails g ON c.Guid = g._ResourceGuid WHERE c.IsManaged = 1").fetchone()[0]
-    by_type = dict(client.run_catalog("connection_type_distribution", profile).rows)
+    by_type = dict(_queries.run_catalog(client, "connection_type_distribution", profile).rows)
     assert by_type["Internet Gateway (CEM)"] == raw.execute(
         "SELECT COUNT(*) FROM vComputer c JOIN Inv_AeX_AC_Network_Zone z ON c.Guid = z._ResourceGuid "
         "WHERE c.IsManaged = 1 AND z.IsOnInternet = 1").fetchone()[0]
-    strict = client.run_catalog("managed_clients", profile).rows
+    strict = _queries.run_catalog(client, "managed_clients", profile).rows
     assert len(strict) == raw.execute(
         "SELECT COUNT(*) FROM vComputer c JOIN Inv_AeX_AC_Network_Zone z ON c.Guid = z._ResourceGuid "
         "WHERE c.IsManaged = 1 AND c.Guid NOT IN (SELECT _ResourceGuid FROM Lab_Resource_State WHERE Deleted = 1)"
@@ -76,7 +76,7 @@ def test_missing_table_and_column_fail_before_the_query(client):
     profile = load_cmdb_profile({"tables": {"gateway": {"name": "NoSuchTable"},
                                             "network_zone": {"columns": {"tls": "NoTLS"}}}})
     with pytest.raises(ProfileMismatch) as info:
-        client.run_catalog("connection_state", profile)
+        _queries.run_catalog(client, "connection_state", profile)
     assert info.value.details["missing"] == ["NoSuchTable (table)"]
     assert "cmdb_schema_info" in str(info.value)
     assert client.missing([("Inv_AeX_AC_Network_Zone", "NoTLS"), ("vComputer", "guid")]) == \
@@ -185,7 +185,7 @@ def test_mssql_sends_the_seed_query_verbatim():
     record = {}
     client = _cmdb.CmdbClient("mssql://LAB%5Csvc@sql01/Symantec_CMDB", password=PASSWORD, timeout=12,
                               connect=fake_connect(conn, record))
-    result = client.run_catalog("connection_state", load_cmdb_profile())
+    result = _queries.run_catalog(client, "connection_state", load_cmdb_profile())
     assert record == dict(server="sql01", port="1433", user="LAB\\svc", password=PASSWORD, database="Symantec_CMDB",
                           login_timeout=12, timeout=12, appname="itms.cem", autocommit=False, encryption="require")
     schema_sql, schema_params = conn.executed[0]
@@ -213,7 +213,7 @@ def test_mssql_profile_values_are_bound(lab_profile_path):
                           ("dbo", "Lab_CEM_Agent_Authentication", "Authentication Type")]
     conn = FakeConnection([(["s", "t", "c"], rows), (["Authentication Type", "Computers"], [("Both", 3)])])
     client = _cmdb.CmdbClient("mssql://sa@db/Symantec_CMDB", connect=fake_connect(conn, {}))
-    client.run_catalog("authentication_type_distribution", load_cmdb_profile(lab_profile_path))
+    _queries.run_catalog(client, "authentication_type_distribution", load_cmdb_profile(lab_profile_path))
     sql, params = conn.executed[1]
     assert params == {"authentication_permanent": 1, "authentication_ephemeral": 2, "authentication_both": 3}
     assert "= %(authentication_permanent)s THEN 'Permanent'" in sql
