@@ -35,7 +35,7 @@ _collection.install()
 
 import requests  # noqa: E402  pylint: disable=wrong-import-position
 from requests_ntlm import HttpNtlmAuth  # noqa: E402  pylint: disable=wrong-import-position,import-error
-from ansible_collections.itms.cem.plugins.module_utils import _asdk  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils import _ns_args  # noqa: E402
 from ansible_collections.itms.cem.plugins.modules import cem_policy  # noqa: E402
 
 ITMS_LAB = os.path.join(_collection.LAB, "itms-lab")
@@ -63,7 +63,7 @@ def module_params(ns, profile):
 
 
 def module_work(params):
-    client = _asdk.client_from_params(params)
+    client = _ns_args.connect(params)
     try:
         changed, _result, _diff = cem_policy.run(StandInModule(params), client)
     finally:
@@ -124,7 +124,7 @@ def main():
             lab = json.load(handle)
         ns, log = lab["ns"], lab["ns"]["request_log"]
         params = module_params(ns, lab["profiles"]["cem_policy"])
-        client = _asdk.client_from_params(params)
+        client = _ns_args.connect(params)
         try:
             cem_policy.run(StandInModule(params), client)  # converge once: the rounds find nothing to change
         finally:

@@ -31,19 +31,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import io
 import os
 import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, ProfileMismatch, VendorFault
-
-try:
-    import yaml
-
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
-    HAS_YAML = False
+from ansible_collections.itms.cem.plugins.module_utils._profile import load_profile_data
+from ansible_collections.itms.cem.plugins.module_utils._xml import local_name, namespaces, parse_with_comments, to_string
 
 SETTING_TYPES = ("bool", "int", "str")
 TARGETS_MODES = ("merge", "replace")
@@ -178,26 +172,13 @@ def _validate(data, origin):
 
 def load_policy_profile(value):
     """A PolicyProfile from a YAML file path or a dict; InputError that says what is wrong."""
-    if value is None or value == "" or value == {}:
+    data, origin = load_profile_data(value, "policy profile", "profile")
+    if data is None:
         raise InputError("The CEM policy needs a policy profile (option profile).",
                          hint="The policy's XML is not publicly documented, so the collection ships no default. "
                               "Export the real XML with itms.cem.ns_item_info (export_xml: true) and write a profile "
                               "as described in docs/ns-and-cem-policy.md; set it once with module_defaults.")
-    if isinstance(value, dict):
-        return _validate(copy.deepcopy(value), "the task")
-    if not isinstance(value, str):
-        raise InputError("profile must be a path to a YAML file or a dictionary, not %s." % type(value).__name__)
-    path = os.path.expanduser(value)
-    if not os.path.isfile(path):
-        raise InputError("The policy profile file %s does not exist." % value)
-    if not HAS_YAML:  # pragma: no cover
-        raise InputError("Reading a YAML policy profile needs PyYAML.", hint="Install it with 'pip install pyyaml'.")
-    try:
-        with open(path) as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError("Cannot read the policy profile %s: %s." % (value, exc))
-    return _validate(data, path)
+    return _validate(data, "the task" if isinstance(value, dict) else origin)
 
 
 # --------------------------------------------------------------------------- reading the XML
@@ -206,16 +187,10 @@ def parse_item_xml(xml_text):
     if not xml_text or not str(xml_text).strip():
         raise VendorFault("The NS exported an empty XML document for the policy.",
                           hint="Check the item in the console; an item that cannot be exported cannot be managed.")
-    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
     try:
-        parser.feed(xml_text)
-        return parser.close()
+        return parse_with_comments(xml_text)
     except ET.ParseError as exc:
         raise VendorFault("The policy XML exported by the NS cannot be parsed: %s." % exc)
-
-
-def _find(root, path):
-    return root.find(path)
 
 
 def _field_node(element, field):
@@ -249,7 +224,7 @@ def check_profile(root, profile):
     missing = []
     for key in profile.setting_keys():
         spec = profile.settings[key]
-        node = _find(root, spec.path)
+        node = root.find(spec.path)
         if node is None:
             missing.append("settings.%s: element %s not found" % (key, spec.path))
         elif spec.attribute and node.get(spec.attribute) is None:
@@ -261,7 +236,7 @@ def check_profile(root, profile):
                 missing.append("settings.%s: %s %s" % (key, spec.where(), problem))
     gw = profile.gateways
     if gw is not None:
-        container = _find(root, gw.path)
+        container = root.find(gw.path)
         if container is None:
             missing.append("gateways: container element %s not found" % gw.path)
         else:
@@ -290,13 +265,13 @@ def read_state(root, profile):
     settings = {}
     for key in profile.setting_keys():
         spec = profile.settings[key]
-        node = _find(root, spec.path)
+        node = root.find(spec.path)
         raw = node.get(spec.attribute) if spec.attribute else (node.text or "")
         settings[key] = _typed(spec, raw)[0]
     gateways = None
     if profile.gateways is not None:
         gateways = []
-        for element in _find(root, profile.gateways.path).findall(profile.gateways.element):
+        for element in root.find(profile.gateways.path).findall(profile.gateways.element):
             host = _field_node(element, profile.gateways.host)[1].strip()
             port = int(_field_node(element, profile.gateways.port)[1].strip())
             gateways.append(dict(host=host, port=port))
@@ -457,16 +432,6 @@ def plan(current, desired, targets_mode="merge"):
 
 # --------------------------------------------------------------------------- writing the XML
 
-def _namespaces(xml_text):
-    found = []
-    try:
-        for _event, (prefix, uri) in ET.iterparse(io.StringIO(xml_text), events=("start-ns",)):
-            found.append((prefix, uri))
-    except ET.ParseError:
-        pass
-    return found
-
-
 def _set_field(element, field, value):
     node = element
     if field.path:
@@ -485,9 +450,9 @@ def _set_field(element, field, value):
 
 
 def _gateway_tag(container, name):
-    for child in container:
-        if isinstance(child.tag, str) and (child.tag == name or child.tag.endswith("}" + name)):
-            return child.tag
+    for node in container:
+        if local_name(node.tag) == name:
+            return node.tag
     if isinstance(container.tag, str) and container.tag.startswith("{") and ":" not in name:
         return container.tag.split("}")[0] + "}" + name
     return name
@@ -535,34 +500,11 @@ def apply_plan_to_xml(xml_text, profile, the_plan):
             container.text = None
         elif new_elements and old and tail is not None and position + len(new_elements) == len(container):
             new_elements[-1].tail = old[-1].tail
-    text = _serialize(root, _namespaces(xml_text))
+    text = to_string(root, namespaces(xml_text))
     declaration = re.match(r"\s*(<\?xml[^>]*\?>)", xml_text)
     if declaration:
         text = declaration.group(1) + "\n" + text
     return text
-
-
-def _serialize(root, namespaces):
-    """The tree as text with the document's own prefixes, and its default namespace left unprefixed."""
-    registry = ET._namespace_map  # pylint: disable=protected-access
-    saved = dict(registry)
-    try:
-        for prefix, uri in namespaces:
-            if prefix and not re.match(r"ns\d+$", prefix):
-                registry[uri] = prefix
-        default = [uri for prefix, uri in namespaces if not prefix]
-        if default and _all_in_namespace(root, default[0]):
-            # ElementTree's default_namespace option rejects unqualified attributes; an empty prefix does not.
-            registry[default[0]] = ""
-        return ET.tostring(root, encoding="unicode")
-    finally:
-        registry.clear()
-        registry.update(saved)
-
-
-def _all_in_namespace(root, uri):
-    prefix = "{%s}" % uri
-    return all(not isinstance(e.tag, str) or e.tag.startswith(prefix) for e in root.iter())
 
 
 def policy_view(state, profile):

@@ -218,6 +218,8 @@ def load_profile_data(spec, what, option):
         raise InputError("The %s from %s is not a mapping: %s must be a path to a YAML file or a dictionary, not %s."
                          % (what, option, option, type(spec).__name__))
     path = os.path.expanduser(spec)
+    if not os.path.exists(path):
+        raise InputError("Cannot read the %s file %s: it does not exist." % (what, spec), hint="Check the path in %s." % option)
     if os.path.isdir(path):
         raise InputError("The %s file %s is a directory." % (what, spec), hint="Give the path of the YAML file in %s." % option)
     if not HAS_YAML:  # pragma: no cover - PyYAML ships with ansible-core

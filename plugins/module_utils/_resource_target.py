@@ -2,7 +2,7 @@
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The ``configXml`` of ScopingManagementService.CreateResourceTarget, and reading it back. No I/O.
+"""Resource targets: the ``configXml`` of CreateResourceTarget, reading it back, and the plan. No I/O.
 
 Shape (ASDK CHM, CreateResourceTarget)::
 
@@ -26,6 +26,7 @@ __metaclass__ = type
 import xml.etree.ElementTree as ET
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
+from ansible_collections.itms.cem.plugins.module_utils._xml import children, element, first, first_text, local_name
 
 FILTER_TYPES = {
     "organizational_group": "Organizational Group",
@@ -36,38 +37,27 @@ OPERATIONS = {"union": "Union", "intersect": "Intersect", "except": "Except"}
 _TYPE_KEYS = dict((v.lower(), k) for k, v in FILTER_TYPES.items())
 
 
-def _escape(value):
-    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&apos;"))
-
-
-def _element(name, value):
-    if value is None or value == "":
-        return "<%s />" % name
-    return "<%s>%s</%s>" % (name, _escape(value), name)
-
-
 def build_config_xml(definition):
     """CreateResourceTarget's configXml for a normalized definition (see ``normalize``)."""
-    parts = ["<resourceTarget>", _element("name", definition["name"]),
-             _element("description", definition.get("description") or ""),
-             _element("mode", definition.get("mode") or "Computers")]
+    parts = ["<resourceTarget>", element("name", definition["name"]),
+             element("description", definition.get("description") or ""),
+             element("mode", definition.get("mode") or "Computers")]
     if definition.get("base_organizational_group_guid"):
-        parts.append(_element("baseOrganizationalGroupGuid", definition["base_organizational_group_guid"]))
+        parts.append(element("baseOrganizationalGroupGuid", definition["base_organizational_group_guid"]))
     if definition.get("parent_folder_guid"):
-        parts.append(_element("parentFolderGuid", definition["parent_folder_guid"]))
+        parts.append(element("parentFolderGuid", definition["parent_folder_guid"]))
     parts.append("<targetFilters>")
     for flt in definition["filters"]:
         parts.append("<targetFilter>")
-        parts.append(_element("type", FILTER_TYPES[flt["type"]]))
-        parts.append(_element("operation", OPERATIONS[flt["operation"]]))
+        parts.append(element("type", FILTER_TYPES[flt["type"]]))
+        parts.append(element("operation", OPERATIONS[flt["operation"]]))
         if flt["type"] == "organizational_group":
-            parts.append(_element("organizationalGroupGuid", flt["guids"][0]))
+            parts.append(element("organizationalGroupGuid", flt["guids"][0]))
         elif flt["type"] == "collection":
-            parts.append(_element("resourceCollectionGuid", flt["guids"][0]))
+            parts.append(element("resourceCollectionGuid", flt["guids"][0]))
         else:
             parts.append("<resourceGuids>%s</resourceGuids>"
-                         % "".join(_element("resourceGuid", g) for g in flt["guids"]))
+                         % "".join(element("resourceGuid", g) for g in flt["guids"]))
         parts.append("</targetFilter>")
     parts.append("</targetFilters></resourceTarget>")
     return "".join(parts)
@@ -96,15 +86,8 @@ def normalize(name, description, mode, base_group_guid, filters, parent_folder_g
                 parent_folder_guid=(parent_folder_guid or "").strip("{}").lower() or None, filters=out)
 
 
-def _local(tag):
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _child_text(element, name):
-    for child in element:
-        if _local(child.tag) == name:
-            return (child.text or "").strip()
-    return None
+def _guid(text):
+    return (text or "").strip().strip("{}").lower()
 
 
 def definition_from_xml(xml_text):
@@ -118,46 +101,24 @@ def definition_from_xml(xml_text):
         root = ET.fromstring(xml_text)
     except (ET.ParseError, TypeError, ValueError):
         return None
-    holder = None
-    for node in root.iter():
-        if _local(node.tag) == "targetFilters":
-            holder = node
-            break
+    holder = first(root, "targetFilters")
     if holder is None:
         return None
     filters = []
-    for flt in holder:
-        if _local(flt.tag) != "targetFilter":
-            continue
-        kind = _TYPE_KEYS.get((_child_text(flt, "type") or "").lower())
-        operation = (_child_text(flt, "operation") or "").lower()
+    for node in children(holder, "targetFilter"):
+        kind = _TYPE_KEYS.get((first_text(node, "type") or "").lower())
+        operation = (first_text(node, "operation") or "").lower()
         if kind is None or operation not in OPERATIONS:
             return None
         if kind == "resources":
-            guids = []
-            for node in flt.iter():
-                if _local(node.tag) == "resourceGuid" and (node.text or "").strip():
-                    guids.append(node.text.strip().strip("{}").lower())
-            guids = sorted(set(guids))
+            guids = sorted(set(_guid(n.text) for n in node.iter() if local_name(n.tag) == "resourceGuid" and _guid(n.text)))
         else:
-            tag = "organizationalGroupGuid" if kind == "organizational_group" else "resourceCollectionGuid"
-            value = None
-            for node in flt.iter():
-                if _local(node.tag) == tag:
-                    value = (node.text or "").strip().strip("{}").lower()
+            value = _guid(first_text(node, "organizationalGroupGuid" if kind == "organizational_group"
+                                     else "resourceCollectionGuid"))
             guids = [value] if value else []
         filters.append(dict(type=kind, operation=operation, guids=guids))
-    base = None
-    for node in root.iter():
-        if _local(node.tag) == "baseOrganizationalGroupGuid":
-            base = (node.text or "").strip().strip("{}").lower() or None
-            break
-    mode = None
-    for node in root.iter():
-        if _local(node.tag) == "mode":
-            mode = (node.text or "").strip() or None
-            break
-    return dict(filters=filters, base_organizational_group_guid=base, mode=mode)
+    return dict(filters=filters, base_organizational_group_guid=_guid(first_text(root, "baseOrganizationalGroupGuid")) or None,
+                mode=first_text(root, "mode") or None)
 
 
 def differences(existing, wanted):
@@ -177,3 +138,56 @@ def differences(existing, wanted):
 
 def _describe(filters):
     return "; ".join("%s %s %s" % (f["operation"], f["type"], ",".join(f["guids"])) for f in filters) or "none"
+
+
+def view(definition):
+    """One side of the diff: what a resource target is, or that it does not exist."""
+    if definition is None:
+        return dict(exists=False)
+    return dict(exists=True, mode=definition.get("mode"),
+                base_organizational_group_guid=definition.get("base_organizational_group_guid"),
+                filters=definition.get("filters"))
+
+
+class TargetPlan:
+    """What to do about one resource target: ``create``, ``recreate`` (create, then delete ``replaces``) or nothing.
+
+    ``verified`` is False when the target exists but its exported XML does not show its definition.
+    """
+
+    def __init__(self, action, wanted, existing_guid=None, found=(), verified=True, before=None, after=None):
+        self.action = action
+        self.wanted = wanted
+        self.config_xml = build_config_xml(wanted)
+        self.existing_guid = existing_guid
+        self.differences = list(found)
+        self.verified = verified
+        self.diff = dict(before=before, after=after)
+
+    @property
+    def changed(self):
+        return self.action is not None
+
+
+def plan(existing_guid, current, wanted, recreate):
+    """The plan for ``wanted`` given the target of that name (its GUID or None) and its readable definition.
+
+    ``current`` is the definition read back from the existing target (``definition_from_xml``), None
+    when it cannot be read. The ASDK cannot change a resource target, so a different definition is an
+    error unless ``recreate`` allows a new target to replace the old one.
+    """
+    if existing_guid is None:
+        return TargetPlan("create", wanted, before=view(None), after=view(wanted))
+    if current is None:
+        unreadable = dict(exists=True, filters="not readable from the exported XML")
+        return TargetPlan(None, wanted, existing_guid, verified=False, before=unreadable, after=unreadable)
+    found = differences(current, wanted)
+    if not found:
+        return TargetPlan(None, wanted, existing_guid, before=view(current), after=view(current))
+    if not recreate:
+        raise InputError("Resource target %r (%s) exists with a different definition: %s."
+                         % (wanted["name"], existing_guid, "; ".join(found)),
+                         hint="The ASDK cannot change a resource target. Set recreate: true to create a new one from "
+                              "this definition and delete the old one (its GUID changes), or use another name.",
+                         differences=found, guid=existing_guid)
+    return TargetPlan("recreate", wanted, existing_guid, found, before=view(current), after=view(wanted))

@@ -255,130 +255,41 @@ diff:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.itms.cem.plugins.module_utils import _cem_policy as core  # noqa: E402
-from ansible_collections.itms.cem.plugins.module_utils._asdk import (  # noqa: E402
-    item_matches_type, normalize_guid, ns_argument_spec, resolve_item, run_ns_module,
-)
-from ansible_collections.itms.cem.plugins.module_utils._errors import CemError, InputError, NotFound  # noqa: E402
-
-
-def find_policy(client, profile, name, guid, need_details):
-    """(item details, guid). By GUID only GetItemByGuid when details are needed; by name one call."""
-    if guid:
-        normalized = normalize_guid(guid)
-        if normalized is None:
-            raise InputError("guid %r is not a GUID." % guid)
-        if not need_details:
-            return dict(guid=normalized, name=None, type_name=None, enabled=None), normalized
-        return client.call("GetItemByGuid", itemGuid=normalized), normalized
-    name = name or profile.default_name
-    if not name:
-        raise InputError("Give the policy's name or guid; the profile %r has no policy.default_name." % profile.name)
-    if "%" in name:
-        guids = client.call("GetItemsByNameAndType", name=name, type=profile.type_name)
-        if len(guids) != 1:
-            raise _no_single_policy(name, profile, len(guids), guids)
-        return client.call("GetItemByGuid", itemGuid=guids[0]), guids[0]
-    # One call returns the GUID, the type and the enabled state (GetItemsByNameAndType returns GUIDs only).
-    items = client.call("GetItemsByName", itemName=name)
-    matching = [i for i in items if item_matches_type(i, profile.type_name)]
-    if len(matching) != 1:
-        others = sorted(set(i.get("type_name") or "?" for i in items if i not in matching))
-        raise _no_single_policy(name, profile, len(matching), [i.get("guid") for i in matching], others)
-    return matching[0], matching[0]["guid"]
-
-
-def _no_single_policy(name, profile, count, guids, other_types=None):
-    if count == 0:
-        extra = ""
-        if other_types:
-            extra = " (items of type %s have that name)" % ", ".join(other_types)
-        return NotFound("The NS has no policy named %r of type %r%s." % (name, profile.type_name, extra),
-                        hint="Check the name with itms.cem.ns_item_info (name: '%Cloud%'), or give the guid; the "
-                             "type comes from policy.type_name in the profile.")
-    return InputError("%d policies named %r of type %r: %s." % (count, name, profile.type_name, ", ".join(guids)),
-                      hint="Give the guid of the one to manage.")
-
-
-def resolve_targets(client, targets, target_type):
-    resolved = {}
-    guids = []
-    for value in targets:
-        guid = resolve_item(client, value, target_type, "resource target")
-        if normalize_guid(value) is None:
-            resolved[value] = guid
-        if guid not in guids:
-            guids.append(guid)
-    return guids, resolved
-
-
-def apply_plan(client, guid, plan, new_xml):
-    done = []
-    try:
-        if plan.xml_changed:
-            client.call("ImportItemXmlString", xml=new_xml)
-            done.append("ImportItemXmlString")
-        if plan.enable is not None:
-            method = "EnablePolicyItem" if plan.enable else "DisablePolicyItem"
-            client.call(method, policyItemGuid=guid)
-            done.append(method)
-        if plan.targets is not None:
-            client.call("AssignResourceTargetsToPolicy", policyItemGuid=guid, resourceTargetsGuids=",".join(plan.targets))
-            done.append("AssignResourceTargetsToPolicy")
-    except CemError as exc:
-        if done:
-            exc.msg = "%s Already applied before this failure: %s." % (exc.msg, ", ".join(done))
-            exc.details["applied"] = done
-        raise
+from ansible_collections.itms.cem.plugins.module_utils import _ns_policy as policy  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._ns_args import ns_argument_spec, run_ns_module  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._ns_items import resolve_all  # noqa: E402
 
 
 def run(module, client):
     params = module.params
     profile = core.load_policy_profile(params["profile"])
-    wanted_settings = core.desired_settings(profile, params["settings"])
-    wanted_gateways = core.desired_gateways(profile, params["gateways"])
+    desired = dict(enabled=params["enabled"], settings=core.desired_settings(profile, params["settings"]),
+                   gateways=core.desired_gateways(profile, params["gateways"]), targets=None)
     if params["targets"] is None and params["targets_mode"] == "replace":
         module.warn("targets_mode: replace has no effect without targets; targets are left as they are.")
 
-    item, guid = find_policy(client, profile, params["name"], params["guid"], params["enabled"] is not None)
-    if params["enabled"] is not None and item.get("enabled") is None:
-        item = client.call("GetItemByGuid", itemGuid=guid)  # the list answer left Enabled out
-    xml_text = client.call("ExportItemXmlString", itemGuid=guid)
-    root = core.parse_item_xml(xml_text)
-    core.verify_profile(root, profile)  # before any write
-    state = core.read_state(root, profile)
-    current_targets = client.call("GetResourceTargets", policyItemGuid=guid)
-
+    found = policy.read(client, profile, params["name"], params["guid"], params["enabled"] is not None)
     resolved = {}
-    wanted_targets = None
     if params["targets"] is not None:
-        wanted_targets, resolved = resolve_targets(client, params["targets"], params["target_type"])
-
-    current = dict(enabled=item.get("enabled"), settings=state["settings"], gateways=state["gateways"],
-                   targets=current_targets)
-    desired = dict(enabled=params["enabled"], settings=wanted_settings, gateways=wanted_gateways, targets=wanted_targets)
-    plan = core.plan(current, desired, params["targets_mode"])
-
+        desired["targets"], resolved = resolve_all(client, params["targets"], params["target_type"], "resource target")
+    plan = core.plan(found.current, desired, params["targets_mode"])
     if plan.changed and not module.check_mode:
-        new_xml = core.apply_plan_to_xml(xml_text, profile, plan) if plan.xml_changed else None
-        apply_plan(client, guid, plan, new_xml)
+        policy.apply(client, found, profile, plan)
 
-    push = params["push_policy"] == "always" or (params["push_policy"] == "changed" and plan.changed)
     result = dict(
-        policy=dict(guid=guid, name=item.get("name"), type_name=item.get("type_name")),
+        policy=dict(guid=found.guid, name=found.item.get("name"), type_name=found.item.get("type_name")),
         enabled=plan.after["enabled"], settings=plan.after["settings"], targets=plan.after["targets"],
-        targets_resolved=resolved, changes=plan.changes, pushed=False, profile_name=profile.name,
+        targets_resolved=resolved, changes=list(plan.changes), pushed=False, profile_name=profile.name,
     )
     if profile.gateways is not None:
         result["gateways"] = plan.after["gateways"]
-    if push:
-        if module.check_mode:
-            result["changes"] = plan.changes + ["push the policy to agents"]
-        else:
-            result["push_results"] = client.call("PushPolicy2", policy=guid)
-            result["pushed"] = True
-    changed = plan.changed or push
+    push = params["push_policy"] == "always" or (params["push_policy"] == "changed" and plan.changed)
+    if push and module.check_mode:
+        result["changes"].append("push the policy to agents")
+    elif push:
+        result.update(push_results=policy.push(client, found.guid), pushed=True)
     diff = dict(before=core.policy_view(plan.before, profile), after=core.policy_view(plan.after, profile))
-    return changed, result, diff
+    return plan.changed or push, result, diff
 
 
 def main():

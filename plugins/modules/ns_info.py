@@ -129,52 +129,14 @@ ns_requests:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.itms.cem.plugins.module_utils._asdk import (  # noqa: E402
-    ZERO_GUID, PostBindingRefused, ns_argument_spec, run_ns_module,
-)
-from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, NotFound, TransportError, VendorFault  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._ns_args import ns_argument_spec, run_ns_module  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._ns_items import check_connection  # noqa: E402
 
 
 def run(module, client):
-    bindings = dict(post=None, soap=None)
-    services = {}
-
-    # The first call authenticates; an AuthError or TransportError here fails the task with its hint.
-    answer = client.call("ItemExists", itemGuid=ZERO_GUID)
-    bindings[client.binding] = True
-    if client.post_refused:
-        bindings["post"] = False
-    services["ItemManagementService"] = dict(reachable=True, probe="ItemExists", answer=str(answer).lower())
-
-    if module.params["probe_bindings"]:
-        other = "soap" if client.binding == "post" else "post"
-        if bindings[other] is None:
-            try:
-                client.call_with_binding(other, "ItemExists", itemGuid=ZERO_GUID)
-                bindings[other] = True
-            except PostBindingRefused:
-                bindings[other] = False
-            except VendorFault as exc:
-                bindings[other] = False
-                module.warn("The %s binding failed: %s" % (other, exc))
-
-    reachable = True
-    try:
-        targets = client.call("GetResourceTargets", policyItemGuid=ZERO_GUID)
-        scoping = "%d target(s)" % len(targets)
-    except NotFound:
-        scoping = "ASDKDoesNotExistException"
-    except AuthError as exc:
-        scoping = str(exc)
-    except VendorFault as exc:
-        scoping = exc.details.get("exception_type") or str(exc)
-    except TransportError as exc:
-        reachable = False
-        scoping = str(exc)
-    services["ScopingManagementService"] = dict(reachable=reachable, probe="GetResourceTargets", answer=scoping)
-    services["ResourceManagementService"] = dict(reachable=None, probe=None,
-                                                 answer="not probed: PushPolicy2 acts on agents")
-
+    services, bindings, warnings = check_connection(client, module.params["probe_bindings"])
+    for warning in warnings:
+        module.warn(warning)
     result = dict(
         ns_url=client.base_url,
         user=client.username,

@@ -162,37 +162,8 @@ ns_requests:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.itms.cem.plugins.module_utils._asdk import normalize_guid, ns_argument_spec, run_ns_module  # noqa: E402
-from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, NotFound  # noqa: E402
-
-
-def find_items(client, guids=None, name=None, type_name=None):
-    """(items, missing GUIDs) with the fewest calls the query allows."""
-    missing = []
-    if guids:
-        items = []
-        for value in guids:
-            guid = normalize_guid(value)
-            if guid is None:
-                raise InputError("%r is not a GUID." % value)
-            try:
-                items.append(client.call("GetItemByGuid", itemGuid=guid))
-            except NotFound:
-                missing.append(guid)
-        return items, missing
-    wild = (name and "%" in name) or (type_name and "%" in type_name)
-    if name and not type_name and not wild:
-        return client.call("GetItemsByName", itemName=name), missing
-    if type_name and not name and not wild:
-        return client.call("GetItemsByType", typeName=type_name), missing
-    found = client.call("GetItemsByNameAndType", name=name or "", type=type_name or "")
-    items = []
-    for guid in found:
-        try:
-            items.append(client.call("GetItemByGuid", itemGuid=guid))
-        except NotFound:  # deleted between the two calls
-            continue
-    return items, missing
+from ansible_collections.itms.cem.plugins.module_utils._ns_args import ns_argument_spec, run_ns_module  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils._ns_items import export_xml, find_items  # noqa: E402
 
 
 def run(module, client):
@@ -200,7 +171,7 @@ def run(module, client):
     items, missing = find_items(client, params["guid"], params["name"], params["type"])
     if params["export_xml"]:
         for item in items:
-            item["xml"] = client.call("ExportItemXmlString", itemGuid=item["guid"])
+            item["xml"] = export_xml(client, item["guid"])
     return False, dict(ns_items=items, count=len(items), missing=missing), None
 
 

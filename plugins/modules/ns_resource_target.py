@@ -182,109 +182,27 @@ ns_requests:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.itms.cem.plugins.module_utils import _ns_targets as targets  # noqa: E402
 from ansible_collections.itms.cem.plugins.module_utils import _resource_target as rt  # noqa: E402
-from ansible_collections.itms.cem.plugins.module_utils._asdk import (  # noqa: E402
-    item_matches_type, normalize_guid, ns_argument_spec, resolve_item, run_ns_module,
-)
-from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, VendorFault  # noqa: E402
-
-
-def resolve_definition(client, params):
-    resolved = {}
-
-    def guid_of(value, what):
-        guid = resolve_item(client, value, "", what)
-        if normalize_guid(value) is None:
-            resolved[value] = guid
-        return guid
-
-    filters = []
-    for index, flt in enumerate(params["filters"]):
-        given = [k for k in ("organizational_group", "collection", "resources") if flt.get(k)]
-        if len(given) != 1:
-            raise InputError("filters[%d] must name exactly one of organizational_group, collection or resources%s."
-                             % (index, " (it names %s)" % ", ".join(given) if given else ""))
-        kind = given[0]
-        if kind == "resources":
-            guids = [guid_of(value, "resource") for value in flt["resources"]]
-        else:
-            guids = [guid_of(flt[kind], kind.replace("_", " "))]
-        filters.append(dict(type=kind, operation=flt["operation"], guids=guids))
-    base = None
-    if params["base_organizational_group"]:
-        base = guid_of(params["base_organizational_group"], "organizational group")
-    parent = None
-    if params["parent_folder"]:
-        parent = normalize_guid(params["parent_folder"])
-        if parent is None:
-            raise InputError("parent_folder %r is not a GUID." % params["parent_folder"])
-    definition = rt.normalize(params["name"], params["description"], params["mode"], base, filters, parent)
-    return definition, resolved
-
-
-def find_target(client, name, target_type):
-    items = [i for i in client.call("GetItemsByName", itemName=name) if item_matches_type(i, target_type)]
-    if len(items) > 1:
-        raise InputError("%d items named %r match target_type %r: %s." % (len(items), name, target_type,
-                                                                          ", ".join(i["guid"] for i in items)),
-                         hint="Narrow target_type, or rename one of them in the console.")
-    return items[0] if items else None
-
-
-def _view(definition):
-    if definition is None:
-        return dict(exists=False)
-    return dict(exists=True, mode=definition.get("mode"),
-                base_organizational_group_guid=definition.get("base_organizational_group_guid"),
-                filters=definition.get("filters"))
-
-
-def create(client, module, config_xml):
-    if module.check_mode:
-        return None
-    guid = client.call("CreateResourceTarget", configXml=config_xml)
-    if not guid:
-        raise VendorFault("The NS answered CreateResourceTarget without a GUID.")
-    return guid
+from ansible_collections.itms.cem.plugins.module_utils._ns_args import ns_argument_spec, run_ns_module  # noqa: E402
 
 
 def run(module, client):
     params = module.params
-    definition, resolved = resolve_definition(client, params)
-    config_xml = rt.build_config_xml(definition)
-    existing = find_target(client, params["name"], params["target_type"])
-    result = dict(definition=definition, resolved=resolved, config_xml=config_xml, differences=[])
-
-    if existing is None:
-        result.update(guid=create(client, module, config_xml), created=True, definition_verified=True)
-        return True, result, dict(before=_view(None), after=_view(definition))
-
-    current = rt.definition_from_xml(client.call("ExportItemXmlString", itemGuid=existing["guid"]))
-    result.update(guid=existing["guid"], created=False)
-    if current is None:
+    wanted, resolved = targets.resolve_definition(client, params["name"], params["description"], params["mode"],
+                                                  params["base_organizational_group"], params["parent_folder"],
+                                                  params["filters"])
+    existing_guid, current = targets.read(client, params["name"], params["target_type"])
+    plan = rt.plan(existing_guid, current, wanted, params["recreate"])
+    if not plan.verified:
         module.warn("Resource target %r exists (%s), but its exported XML does not show its filters, so they were not "
-                    "compared with the task. Check it in the console." % (params["name"], existing["guid"]))
-        result["definition_verified"] = False
-        view = dict(exists=True, filters="not readable from the exported XML")
-        return False, result, dict(before=view, after=view)
-
-    result["definition_verified"] = True
-    differences = rt.differences(current, definition)
-    result["differences"] = differences
-    diff = dict(before=_view(current), after=_view(definition))
-    if not differences:
-        return False, result, dict(before=_view(current), after=_view(current))
-    if not params["recreate"]:
-        raise InputError("Resource target %r (%s) exists with a different definition: %s."
-                         % (params["name"], existing["guid"], "; ".join(differences)),
-                         hint="The ASDK cannot change a resource target. Set recreate: true to create a new one from "
-                              "this definition and delete the old one (its GUID changes), or use another name.",
-                         differences=differences, guid=existing["guid"])
-    new_guid = create(client, module, config_xml)
-    if not module.check_mode:
-        client.call("DeleteItem", itemGuid=existing["guid"])
-    result.update(guid=new_guid, created=True, replaced_guid=existing["guid"])
-    return True, result, diff
+                    "compared with the task. Check it in the console." % (params["name"], existing_guid))
+    result = dict(definition=wanted, resolved=resolved, config_xml=plan.config_xml, differences=plan.differences,
+                  guid=targets.apply(client, plan, module.check_mode), created=plan.changed,
+                  definition_verified=plan.verified)
+    if plan.action == "recreate":
+        result["replaced_guid"] = existing_guid
+    return plan.changed, result, plan.diff
 
 
 def main():

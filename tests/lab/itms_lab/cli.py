@@ -5,17 +5,7 @@
 import argparse
 import sys
 
-from itms_lab import cmdb
-
-
-def computers_option(option):
-    """The argparse type of a number-of-computers option: an int from MIN_COMPUTERS to MAX_COMPUTERS."""
-    def parse(text):
-        value = int(text)
-        if not cmdb.MIN_COMPUTERS <= value <= cmdb.MAX_COMPUTERS:
-            raise argparse.ArgumentTypeError("%s must be between %d and %d" % (option, cmdb.MIN_COMPUTERS, cmdb.MAX_COMPUTERS))
-        return value
-    return parse
+from itms_lab import cmdb, services
 
 
 def build_parser():
@@ -23,18 +13,13 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_cmdb = sub.add_parser("cmdb", help="write a deterministic SQLite CMDB")
-    p_cmdb.add_argument("--computers", type=computers_option("--computers"), default=1000,
+    p_cmdb.add_argument("--computers", type=cmdb.computers_option("--computers"), default=1000,
                         help="number of computer resources (%d to %d)" % (cmdb.MIN_COMPUTERS, cmdb.MAX_COMPUTERS))
     p_cmdb.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same CMDB")
     p_cmdb.add_argument("--db", required=True, help="path of the SQLite file to write (replaced if present)")
     p_cmdb.set_defaults(func=lambda a: cmdb.command(a.db, a.computers, a.seed))
 
-    try:
-        from itms_lab import services  # the HTTP services (NS, ...); absent until they exist
-    except ImportError:
-        services = None
-    if services is not None:
-        services.add_subcommands(sub)
+    services.add_subcommands(sub)
     return parser
 
 

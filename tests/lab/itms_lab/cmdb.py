@@ -8,6 +8,7 @@ them in tables of its own (prefix ``Lab_``) and ``profiles/cmdb.yml`` maps them;
 CMDB needs its own profile for them.
 """
 
+import argparse
 import datetime
 import os
 import random
@@ -17,6 +18,17 @@ import uuid
 
 MIN_COMPUTERS = 10
 MAX_COMPUTERS = 100000
+
+
+def computers_option(option):
+    """The argparse type of a number-of-computers option: an int from MIN_COMPUTERS to MAX_COMPUTERS."""
+    def parse(text):
+        value = int(text)
+        if not MIN_COMPUTERS <= value <= MAX_COMPUTERS:
+            raise argparse.ArgumentTypeError("%s must be between %d and %d" % (option, MIN_COMPUTERS, MAX_COMPUTERS))
+        return value
+    return parse
+
 
 # host, port, weight. One gateway listens on 8443 (KB 440283's example) so that a
 # port mismatch can be rehearsed.

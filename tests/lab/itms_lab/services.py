@@ -58,11 +58,9 @@ def _port(text):
 
 
 def add_subcommands(subparsers):
-    from itms_lab.cli import computers_option  # cli imports this module when it builds its parser
-
     p_up = subparsers.add_parser("up", help="start the lab services in the background; write lab.json and inventory.yml")
     p_up.add_argument("--dir", required=True, help="lab directory (created if needed; kept between runs)")
-    p_up.add_argument("--cmdb-computers", type=computers_option("--cmdb-computers"), default=1000,
+    p_up.add_argument("--cmdb-computers", type=cmdb.computers_option("--cmdb-computers"), default=1000,
                       help="computers in the lab CMDB (%d to %d, default 1000)" % (cmdb.MIN_COMPUTERS, cmdb.MAX_COMPUTERS))
     p_up.add_argument("--seed", type=int, default=1, help="random seed of the CMDB and of the NS computers (default 1)")
     p_up.add_argument("--ns-port", type=_port, default=0,

@@ -11,17 +11,15 @@ import requests
 import spnego
 from requests.structures import CaseInsensitiveDict
 
-try:
-    from urllib.parse import parse_qsl, urlsplit
-except ImportError:  # pragma: no cover
-    from urlparse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
-from ansible_collections.itms.cem.plugins.module_utils import _asdk
+from ansible_collections.itms.cem.plugins.module_utils import _asdk, _asdk_wire, _ns_args, _ns_items
+from ansible_collections.itms.cem.plugins.module_utils._xml import escape, local_name
 from ansible_collections.itms.cem.plugins.module_utils._errors import (
     AuthError, InputError, MissingDependency, NotFound, TransportError, VendorFault,
 )
 
-NS = _asdk.NAMESPACE
+NS = _asdk_wire.NAMESPACE
 PASSWORD = "Pa55-never-shown-4711"
 POLICY = "5c1e6a44-1b51-4d77-9e0f-4f0a5d2b7c10"
 TARGET = "3d0e5f2a-7b61-4d0b-9a53-0c2b9e5f1a11"
@@ -84,7 +82,7 @@ class Seen:
             self.method = self.headers.get("SOAPAction", "").strip('"').rsplit("/", 1)[-1]
             root = ET.fromstring(body)
             call = root[0][0]
-            self.params = [(_asdk.local_name(c.tag), c.text or "") for c in call]
+            self.params = [(local_name(c.tag), c.text or "") for c in call]
         else:
             self.binding = "post"
             self.service = segments[-2][:-5]
@@ -144,12 +142,12 @@ def test_form_post_request(monkeypatch):
 
 
 def test_soap_request_escapes_and_orders_parameters():
-    body = _asdk.build_soap_envelope(_asdk.METHODS["AssignResourceTargetsToPolicy"],
-                                     dict(resourceTargetsGuids="a,b", policyItemGuid="<x&y>"))
+    body = _asdk_wire.build_soap_envelope(_asdk_wire.METHODS["AssignResourceTargetsToPolicy"],
+                                          dict(resourceTargetsGuids="a,b", policyItemGuid="<x&y>"))
     root = ET.fromstring(body)
     call = root[0][0]
     assert call.tag == "{%s}AssignResourceTargetsToPolicy" % NS
-    assert [(_asdk.local_name(c.tag), c.text) for c in call] == [("policyItemGuid", "<x&y>"), ("resourceTargetsGuids", "a,b")]
+    assert [(local_name(c.tag), c.text) for c in call] == [("policyItemGuid", "<x&y>"), ("resourceTargetsGuids", "a,b")]
 
 
 def test_unknown_method_or_parameter_is_refused_before_sending():
@@ -262,7 +260,7 @@ def test_item_details_and_lists(binding):
     assert item["guid"] == POLICY and item["enabled"] is False and item["type_name"] == "CEMSettingsPolicy"
     assert item["applied_to_resource_targets"] == ["All Windows Computers"]
     assert item["schedule_xml"] is None and item["shared_schedule_guid"] is None
-    assert set(item) == set(snake for _f, snake in _asdk.ITEM_FIELDS)
+    assert set(item) == set(snake for _f, snake in _asdk_wire.ITEM_FIELDS)
     items = client.call("GetItemsByName", itemName="x")
     assert [i["guid"] for i in items] == [POLICY, TARGET] and items[1]["enabled"] is None
 
@@ -273,49 +271,6 @@ def test_void_methods(binding):
     client.binding = binding
     assert client.call("EnablePolicyItem", policyItemGuid=POLICY) is None
     assert ns.seen[0].args == {"policyItemGuid": POLICY}
-
-
-DATASET = """<DataSet xmlns="http://Altiris.ASDK.NS.com">
-<xs:schema id="NewDataSet" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:msdata="urn:schemas-microsoft-com:xml-msdata">
- <xs:element name="NewDataSet" msdata:IsDataSet="true"><xs:complexType><xs:choice minOccurs="0" maxOccurs="unbounded">
-  <xs:element name="Table"><xs:complexType><xs:sequence>
-   <xs:element name="Gateway" type="xs:string" minOccurs="0" />
-   <xs:element name="Count_x0020_of_x0020_Computers" type="xs:int" minOccurs="0" />
-   <xs:element name="Last_x0020_Success" type="xs:dateTime" minOccurs="0" />
-  </xs:sequence></xs:complexType></xs:element></xs:choice></xs:complexType></xs:element></xs:schema>
-<diffgr:diffgram xmlns:msdata="urn:schemas-microsoft-com:xml-msdata" xmlns:diffgr="urn:schemas-microsoft-com:xml-diffgram-v1">
- <NewDataSet xmlns="">
-  <Table diffgr:id="Table1" msdata:rowOrder="0"><Gateway>ig-emea</Gateway><Count_x0020_of_x0020_Computers>41</Count_x0020_of_x0020_Computers></Table>
-  <Table diffgr:id="Table2" msdata:rowOrder="1"><Count_x0020_of_x0020_Computers>3</Count_x0020_of_x0020_Computers>
-   <Last_x0020_Success>2026-01-02T03:04:05</Last_x0020_Success></Table>
- </NewDataSet></diffgr:diffgram></DataSet>"""
-
-
-def test_dataset_missing_cells_are_none_and_names_decoded():
-    data = _asdk.parse_dataset(ET.fromstring(DATASET))
-    assert data["columns"] == ["Gateway", "Count of Computers", "Last Success"]
-    assert data["rows"] == [
-        {"Gateway": "ig-emea", "Count of Computers": "41", "Last Success": None},
-        {"Gateway": None, "Count of Computers": "3", "Last Success": "2026-01-02T03:04:05"},
-    ]
-
-
-def test_dataset_without_schema_and_as_string():
-    bare = "<NewDataSet><Table><A_x002F_B>1</A_x002F_B></Table><Table1><C>x</C></Table1></NewDataSet>"
-    expected = dict(columns=["A/B", "C"], rows=[{"A/B": "1", "C": None}, {"A/B": None, "C": "x"}])
-    assert _asdk.parse_dataset(ET.fromstring(bare)) == expected
-    wrapped = ET.fromstring(post_xml("string", bare.replace("<", "&lt;").replace(">", "&gt;")))
-    assert _asdk.parse_dataset(wrapped)["columns"] == ["A/B", "C"]
-    assert _asdk.decode_xml_name("Count_x0020_of_x0020_Computers") == "Count of Computers"
-    assert _asdk.decode_xml_name("_x0031_st") == "1st"
-
-
-def test_dataset_method_over_both_bindings():
-    client, _ns = client_for(lambda s: (200, DATASET))
-    assert client.call("GetDataClassData", dataClass="AeX AC Network Zone", resourceGuid=POLICY)["rows"][1]["Gateway"] is None
-    client, _ns = client_for(lambda s: (200, soap_xml("GetDataClassData", DATASET[DATASET.index(">") + 1:-len("</DataSet>")])))
-    client.binding = "soap"
-    assert client.call("GetDataClassData", dataClass="x", resourceGuid=POLICY)["columns"][1] == "Count of Computers"
 
 
 # --------------------------------------------------------------------------- faults
@@ -388,15 +343,15 @@ def test_post_refused_falls_back_to_soap_and_remembers():
     assert soap.headers["SOAPAction"] == '"http://Altiris.ASDK.NS.com/GetItemByGuid"'
     assert soap.headers["Content-Type"] == "text/xml; charset=utf-8"
     assert client.binding == "soap" and client.post_refused
-    assert _asdk.request_stats(client)["http_requests"] == 3
+    assert client.stats()["http_requests"] == 3
 
 
 def test_explicit_binding_reports_refusal():
     client, _ns = client_for(lambda s: (500, REFUSED) if s.binding == "post" else (200, soap_xml("ItemExists", "false")))
     with pytest.raises(_asdk.PostBindingRefused):
-        client.call_with_binding("post", "ItemExists", itemGuid=_asdk.ZERO_GUID)
+        client.call_with_binding("post", "ItemExists", itemGuid=_asdk_wire.ZERO_GUID)
     assert client.binding == "post"  # probing does not switch the session
-    assert client.call_with_binding("soap", "ItemExists", itemGuid=_asdk.ZERO_GUID) is False
+    assert client.call_with_binding("soap", "ItemExists", itemGuid=_asdk_wire.ZERO_GUID) is False
 
 
 @pytest.mark.parametrize("method,args,result", [
@@ -409,7 +364,7 @@ def test_binding_soap_sends_soap_only(method, args, result):
     client.call(method, **args)
     client.call(method, **args)
     assert [s.binding for s in ns.seen] == ["soap", "soap"] and not client.post_refused
-    assert _asdk.request_stats(client)["binding"] == "soap"
+    assert client.stats()["binding"] == "soap"
 
 
 RUNTIME_ERROR = ("<html><head><title>Runtime Error</title></head><body><span><H1>Server Error in '/Altiris/ASDK.NS' "
@@ -462,8 +417,8 @@ def test_binding_post_fails_when_the_ns_refuses_post():
 def test_binding_choice_is_validated():
     with pytest.raises(InputError, match="ns_binding"):
         _asdk.AsdkClient("https://ns.lab.example", binding="rest", auth=None)
-    assert _asdk.NS_SPEC["ns_binding"]["choices"] == ["auto", "post", "soap"]
-    assert _asdk.NS_SPEC["ns_binding"]["default"] == "auto"
+    assert _ns_args.NS_SPEC["ns_binding"]["choices"] == ["auto", "post", "soap"]
+    assert _ns_args.NS_SPEC["ns_binding"]["default"] == "auto"
 
 
 # --------------------------------------------------------------------------- retries
@@ -526,10 +481,10 @@ def test_retries_are_bounded():
 
 
 def test_every_method_is_classified_and_writes_are_not_read_only():
-    writes = set(n for n, m in _asdk.METHODS.items() if not m.read_only)
+    writes = set(n for n, m in _asdk_wire.METHODS.items() if not m.read_only)
     assert writes == {"ImportItemXmlString", "EnablePolicyItem", "DisablePolicyItem", "DeleteItem",
                       "AssignResourceTargetsToPolicy", "CreateResourceTarget", "PushPolicy2"}
-    assert all(m.result in _asdk.PARSERS for m in _asdk.METHODS.values())
+    assert all(m.result in _asdk_wire.PARSERS for m in _asdk_wire.METHODS.values())
 
 
 def test_tls_failure_says_to_set_ca_path():
@@ -671,18 +626,23 @@ def test_credentials_required_and_kerberos_dependency():
             _asdk.AsdkClient("https://ns", username="u@LAB", password=None, auth="kerberos", session=FakeNS(None))
 
 
-def test_password_never_in_errors(ntlm_users):
-    leaks = []
-    for handler in (lambda s: requests.exceptions.ConnectionError("reset %s" % PASSWORD),
-                    lambda s: (500, post_fault("ASDKException", "bad " + PASSWORD)),
-                    lambda s: (500, soap_fault("ASDKInvalidParameterException", PASSWORD))):
-        client, _ns = client_for(handler, retries=0)
-        client.binding = "post"
-        try:
-            client.call("ItemExists", itemGuid=POLICY)
-        except Exception as exc:  # every error is checked, whatever its type
-            leaks.append(PASSWORD in str(exc) or PASSWORD in json.dumps(getattr(exc, "to_fail_json", lambda: {})()))
-    assert leaks == [False, False, False]
+SPECIAL = "p@ss w0rd/%&?"  # a password with characters that a URL or a form body would encode
+
+
+@pytest.mark.parametrize("password", [PASSWORD, SPECIAL])
+@pytest.mark.parametrize("leak,error", [
+    (lambda pw: requests.exceptions.ConnectionError("reset %s" % pw), TransportError),
+    (lambda pw: requests.exceptions.ConnectionError("reset http://u:%s@ns/" % quote(pw, safe="")), TransportError),
+    (lambda pw: (500, post_fault("ASDKException", "bad " + pw)), VendorFault),
+    (lambda pw: (500, soap_fault("ASDKInvalidParameterException", escape(pw))), VendorFault),
+])
+def test_password_never_in_errors(password, leak, error):
+    client, _ns = client_for(lambda s: leak(password), retries=0, password=password)
+    client.binding = "post"
+    with pytest.raises(error) as info:
+        client.call("ItemExists", itemGuid=POLICY)
+    shown = str(info.value) + json.dumps(info.value.to_fail_json())
+    assert password not in shown and quote(password, safe="") not in shown and "********" in shown
 
 
 def test_resolve_item():
@@ -691,31 +651,31 @@ def test_resolve_item():
     def handler(seen):
         return (200, post_xml("ArrayOfGuid", "".join("<guid>%s</guid>" % g for g in answers[seen.args["name"]])))
     client, ns = client_for(handler)
-    assert _asdk.resolve_item(client, "{%s}" % TARGET.upper(), "", "target") == TARGET
+    assert _ns_items.resolve_item(client, "{%s}" % TARGET.upper(), "", "target") == TARGET
     assert ns.seen == []
-    assert _asdk.resolve_item(client, "CEM Pilot", "%Target%", "resource target") == TARGET
+    assert _ns_items.resolve_item(client, "CEM Pilot", "%Target%", "resource target") == TARGET
     assert ns.seen[0].args == {"name": "CEM Pilot", "type": "%Target%"}
     with pytest.raises(InputError, match="2 items"):
-        _asdk.resolve_item(client, "Dup", "", "resource target")
+        _ns_items.resolve_item(client, "Dup", "", "resource target")
     with pytest.raises(NotFound, match="no resource target named 'None'"):
-        _asdk.resolve_item(client, "None", "", "resource target")
+        _ns_items.resolve_item(client, "None", "", "resource target")
 
 
 def test_item_matches_type():
     item = dict(type_name="CEMSettingsPolicy", long_type_name="Altiris.CEM.CEMSettingsPolicy")
-    assert _asdk.item_matches_type(item, "CEMSettingsPolicy")
-    assert _asdk.item_matches_type(item, "cemsettingspolicy")
-    assert _asdk.item_matches_type(item, "%.CEMSettingsPolicy")
-    assert _asdk.item_matches_type(item, "%Settings%")
-    assert not _asdk.item_matches_type(item, "ResourceTarget")
-    assert _asdk.item_matches_type(item, "")
+    assert _ns_items.item_matches_type(item, "CEMSettingsPolicy")
+    assert _ns_items.item_matches_type(item, "cemsettingspolicy")
+    assert _ns_items.item_matches_type(item, "%.CEMSettingsPolicy")
+    assert _ns_items.item_matches_type(item, "%Settings%")
+    assert not _ns_items.item_matches_type(item, "ResourceTarget")
+    assert _ns_items.item_matches_type(item, "")
 
 
 def test_argument_spec_env_fallbacks_and_no_log():
-    spec = _asdk.ns_argument_spec(extra=dict(type="str"))
+    spec = _ns_args.ns_argument_spec(extra=dict(type="str"))
     assert spec["ns_password"]["no_log"] is True
     assert spec["ns_url"]["fallback"][1] == ["ITMS_NS_URL"]
     assert spec["ns_username"]["fallback"][1] == ["ITMS_NS_USERNAME"]
     assert spec["ns_password"]["fallback"][1] == ["ITMS_NS_PASSWORD"]
     assert spec["ns_auth"]["choices"] == ["ntlm", "negotiate", "kerberos"] and spec["ns_retries"]["default"] == 3
-    assert "extra" in spec and "extra" not in _asdk.NS_SPEC
+    assert "extra" in spec and "extra" not in _ns_args.NS_SPEC

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.itms.cem.plugins.module_utils import _asdk
+from ansible_collections.itms.cem.plugins.module_utils import _asdk_wire
 
 
 # The contract's result type for each parser of the client.
@@ -37,7 +37,7 @@ def test_the_copy_in_tests_contracts_is_the_shared_contract(contract_copies):
 
 def test_client_methods_and_parameters_exist_in_contract(contract):
     problems = []
-    for name, method in sorted(_asdk.METHODS.items()):
+    for name, method in sorted(_asdk_wire.METHODS.items()):
         assert name == method.name
         methods = contract.get(method.service)
         if methods is None:
@@ -55,7 +55,7 @@ def test_client_methods_and_parameters_exist_in_contract(contract):
 
 def test_result_shapes_follow_the_contract(contract):
     problems = []
-    for name, method in sorted(_asdk.METHODS.items()):
+    for name, method in sorted(_asdk_wire.METHODS.items()):
         response = contract[method.service].get(name + "Response")
         if method.result == "void":
             if response:
@@ -70,6 +70,6 @@ def test_result_shapes_follow_the_contract(contract):
 
 
 def test_every_service_is_under_asdk_ns(contract):
-    for method in _asdk.METHODS.values():
+    for method in _asdk_wire.METHODS.values():
         assert method.service.endswith("Service")
-    assert _asdk.LIBRARY == "ASDK.NS"
+    assert _asdk_wire.LIBRARY == "ASDK.NS"

@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.itms.cem.plugins.module_utils import _asdk
+from ansible_collections.itms.cem.plugins.module_utils import _ns_args
+from ansible_collections.itms.cem.plugins.module_utils._asdk_wire import METHODS, normalize_guid
 from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, NotFound, VendorFault
 
 # The lab NS's items (tests/lab is on sys.path, see tests/unit/conftest.py): a GUID means the same in both.
@@ -100,10 +101,10 @@ class FakeClient:
         return dict((k, v) for k, v in item.items() if k != "xml")
 
     def writes(self):
-        return [name for name, _args in self.calls if not _asdk.METHODS[name].read_only]
+        return [name for name, _args in self.calls if not METHODS[name].read_only]
 
     def call(self, _method, **args):
-        method = _asdk.METHODS[_method]
+        method = METHODS[_method]
         assert set(args) == set(method.params), (_method, sorted(args))
         self.calls.append((_method, args))
         self.asdk_calls += 1
@@ -114,12 +115,17 @@ class FakeClient:
             raise AuthError("The NS refused %s for LAB\\cemreader: the account lacks the NS role right." % _method)
         return getattr(self, "_" + _method)(**args)
 
+    def stats(self):
+        return dict(asdk_calls=self.asdk_calls, http_requests=self.http_requests, binding=self.binding,
+                    post_binding_refused=self.post_refused, post_refusal=self.post_refusal,
+                    methods=[name for name, _args in self.calls])
+
     def close(self):
         self.closed = True
 
     # ----- ItemManagementService
     def _GetItemByGuid(self, itemGuid):
-        return self.details(_asdk.normalize_guid(itemGuid))
+        return self.details(normalize_guid(itemGuid))
 
     def _GetItemsByName(self, itemName):
         return [self.details(g) for g, i in self.items.items() if i["name"].lower() == itemName.lower()]
@@ -133,15 +139,15 @@ class FakeClient:
                 if _like(name, i["name"]) and (not type or _like(type, i["type_name"]) or _like(type, i["long_type_name"]))]
 
     def _ItemExists(self, itemGuid):
-        return _asdk.normalize_guid(itemGuid) in self.items
+        return normalize_guid(itemGuid) in self.items
 
     def _ExportItemXmlString(self, itemGuid):
-        self.details(_asdk.normalize_guid(itemGuid))
-        return self.items[_asdk.normalize_guid(itemGuid)]["xml"]
+        self.details(normalize_guid(itemGuid))
+        return self.items[normalize_guid(itemGuid)]["xml"]
 
     def _ImportItemXmlString(self, xml):
         try:
-            guid = _asdk.normalize_guid(ET.fromstring(xml).get("guid"))
+            guid = normalize_guid(ET.fromstring(xml).get("guid"))
         except ET.ParseError as exc:
             raise VendorFault("The NS rejected a parameter of ImportItemXmlString: %s" % exc)
         self.items[guid]["xml"] = xml
@@ -171,9 +177,6 @@ class FakeClient:
         self.add(guid, root.find("name").text, "ResourceTarget", xml="<item guid='{%s}'>%s</item>" % (guid, configXml))
         return guid
 
-    def _GetResourceTargetMembership(self, resourceTargetGuid):
-        return [WKS1, WKS2]
-
     # ----- ResourceManagementService
     def _PushPolicy2(self, policy):
         return [dict(agent=AGENT, status="Pushed")]
@@ -186,7 +189,7 @@ class FakeClient:
 @pytest.fixture
 def fake_ns(monkeypatch):
     client = FakeClient()
-    monkeypatch.setattr(_asdk, "client_from_params", lambda params: client)
+    monkeypatch.setattr(_ns_args, "connect", lambda params: client)
     return client
 
 

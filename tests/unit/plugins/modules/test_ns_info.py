@@ -6,7 +6,8 @@ import json
 import ns_fake
 from ns_fake import CONNECTION
 
-from ansible_collections.itms.cem.plugins.module_utils import _asdk
+from ansible_collections.itms.cem.plugins.module_utils._asdk import PostBindingRefused
+from ansible_collections.itms.cem.plugins.module_utils._asdk_wire import ZERO_GUID
 from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, TransportError
 from ansible_collections.itms.cem.plugins.modules import ns_info
 
@@ -22,7 +23,7 @@ class Probing:
 
     def __call__(self, binding, method, **args):
         if binding == "soap" and not self.soap_works:
-            raise _asdk.PostBindingRefused("no")
+            raise PostBindingRefused("no")
         return self.client.call(method, **args)
 
 
@@ -38,7 +39,7 @@ def test_reports_what_can_be_known(run_module, fake_ns):
     assert result["server_headers"] == {"Server": "Microsoft-IIS/10.0"}
     assert "version" not in json.dumps(result).lower().replace("x-aspnet-version", "")
     assert [n for n, _a in fake_ns.calls] == ["ItemExists", "ItemExists", "GetResourceTargets"]
-    assert all(a in ({"itemGuid": _asdk.ZERO_GUID}, {"policyItemGuid": _asdk.ZERO_GUID}) for _n, a in fake_ns.calls)
+    assert all(a in ({"itemGuid": ZERO_GUID}, {"policyItemGuid": ZERO_GUID}) for _n, a in fake_ns.calls)
     assert fake_ns.writes() == []
 
 
