@@ -189,7 +189,11 @@ class FakeClient:
 @pytest.fixture
 def fake_ns(monkeypatch):
     client = FakeClient()
-    monkeypatch.setattr(_ns_args, "connect", lambda params: client)
+    def connect(params):
+        client.params = dict(params)  # what the real client would have been given, password included
+        return client
+
+    monkeypatch.setattr(_ns_args, "connect", connect)
     return client
 
 

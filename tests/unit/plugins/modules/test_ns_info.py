@@ -61,7 +61,8 @@ def test_auth_and_transport_errors_fail_with_hint(run_module, fake_ns):
                                               hint="Check ns_username and ns_password.")
     result, failed = run_module(ns_info.main, dict(CONNECTION))
     assert failed and result["error_kind"] == "auth" and "Check ns_username" in result["msg"]
-    assert CONNECTION["ns_password"] not in json.dumps(result)
+    assert fake_ns.params["ns_password"] == CONNECTION["ns_password"]  # the client had it ...
+    assert CONNECTION["ns_password"] not in json.dumps(result)  # ... and it is nowhere in the result
     fake_ns.fail_on["ItemExists"] = TransportError("TLS verification of the NS certificate failed.", hint="Set ca_path.")
     result, failed = run_module(ns_info.main, dict(CONNECTION))
     assert failed and result["error_kind"] == "transport" and "ca_path" in result["msg"]
@@ -83,3 +84,11 @@ def test_real_client_unreachable_ns(run_module):
     result, failed = run_module(ns_info.main, dict(CONNECTION, ns_url="https://127.0.0.1:9", ns_retries=1))
     assert failed and result["error_kind"] == "transport"
     assert "after 2 attempts" in result["msg"] and CONNECTION["ns_password"] not in json.dumps(result)
+
+
+def test_credentials_in_ns_url_are_refused_and_never_shown(run_module, capsys):
+    for url in ("https://LAB%5Ccemadmin:S3cr%40t-4711@ns.lab.example", "https://cemadmin:S3cr@t-4711@ns.lab.example/"):
+        result, failed = run_module(ns_info.main, dict(ns_url=url, ns_username="u", ns_password="another-password"))
+        assert failed and result["error_kind"] == "input" and "holds credentials" in result["msg"]
+        shown = json.dumps(result)
+        assert "S3cr" not in shown and "4711" not in shown

@@ -1,0 +1,133 @@
+# Copyright (c) 2026 itms.cem contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one module runner and the one secret scrubber, through a real AnsibleModule."""
+import json
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.itms.cem.plugins.module_utils import _secrets
+from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, InputError, NotFound
+from ansible_collections.itms.cem.plugins.module_utils._runner import run_module
+
+SECRET = "S3cr@t pass/word%"
+
+
+class Client:
+    def __init__(self):
+        self.warnings = ["TLS is not verified"]
+        self.closed = 0
+
+    def stats(self):
+        return dict(requests=2)
+
+    def close(self):
+        self.closed += 1
+
+
+def warned(result):
+    """The warning texts of a module result (ansible-core 2.19 may return them as summaries)."""
+    return [w if isinstance(w, str) else w["event"]["msg"] for w in result.get("warnings", [])]
+
+
+def execute(capsys, run, args=None, connect=None):
+    """Run a module whose run() is ``run``; (result dict, failed, the client)."""
+    client = Client()
+    spec = dict(url=dict(type="str"), password=dict(type="str", no_log=True), other=dict(type="raw"))
+    with patch_module_args(dict(args or {}, _ansible_check_mode=False)):
+        module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+        with pytest.raises(SystemExit) as exit_info:
+            run_module(module, run, connect or (lambda params: client), "x_requests")
+    out = capsys.readouterr().out
+    return json.loads(out[out.index("{"):]), exit_info.value.code != 0, client, out
+
+
+def test_success_returns_changed_result_diff_stats_and_warnings(capsys):
+    result, failed, client, _out = execute(capsys, lambda module, c: (True, dict(value=1), dict(before=1, after=2)))
+    assert not failed and result["changed"] is True and result["value"] == 1
+    assert result["diff"] == dict(before=1, after=2) and result["x_requests"] == dict(requests=2)
+    assert warned(result) == ["TLS is not verified"] and client.closed == 1
+
+
+def test_no_diff_key_without_a_diff(capsys):
+    result, failed, _client, _out = execute(capsys, lambda module, c: (False, {}, None))
+    assert not failed and result["changed"] is False and "diff" not in result
+
+
+@pytest.mark.parametrize("error,kind", [(InputError, "input"), (AuthError, "auth"), (NotFound, "not_found")])
+def test_typed_errors_fail_with_their_kind_and_details(capsys, error, kind):
+    def run(module, client):
+        raise error("It broke.", hint="Do this.", where="here")
+    result, failed, client, _out = execute(capsys, run)
+    assert failed and result["msg"] == "It broke. Do this." and result["error_kind"] == kind
+    assert result["where"] == "here" and result["x_requests"] == dict(requests=2)
+    assert warned(result) == ["TLS is not verified"] and client.closed == 1
+
+
+def test_a_client_that_cannot_be_opened_fails_cleanly(capsys):
+    def connect(params):
+        raise InputError("cmdb_url is empty.")
+    result, failed, client, _out = execute(capsys, lambda m, c: (False, {}, None), connect=connect)
+    assert failed and result["error_kind"] == "input" and "x_requests" not in result and client.closed == 0
+
+
+def test_an_unexpected_error_still_closes_the_client(capsys):
+    client = Client()
+
+    def run(module, c):
+        raise RuntimeError("bug")
+    with patch_module_args({}):
+        module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+        with pytest.raises(RuntimeError):
+            run_module(module, run, lambda params: client, "x_requests")
+    assert client.closed == 1
+
+
+@pytest.mark.parametrize("url", [
+    "mssql://sa:%s@sql01/Symantec_CMDB" % _secrets.quote(SECRET, safe=""),
+    "mssql://sa:%s@sql01/Symantec_CMDB" % SECRET.replace("/", "%2F"),
+    "https://LAB%%5Cu:%s@ns.example.com/" % _secrets.quote(SECRET, safe=""),
+])
+def test_a_password_in_a_url_option_is_nowhere_in_the_output(capsys, url):
+    def run(module, client):
+        raise InputError("The URL %s holds a password." % url)
+    _result, failed, _client, out = execute(capsys, run, dict(url=url))
+    assert failed
+    for spelling in (SECRET, _secrets.quote(SECRET, safe=""), SECRET.replace("/", "%2F")):
+        assert spelling not in out
+
+
+def test_no_log_option_is_masked_in_results(capsys):
+    _result, failed, _client, out = execute(capsys, lambda m, c: (False, dict(echo="pw=" + SECRET), None),
+                                            dict(password=SECRET))
+    assert not failed and SECRET not in out and "pw=********" in out
+
+
+# --------------------------------------------------------------------------- the scrubber
+
+@pytest.mark.parametrize("url,password", [
+    ("mssql://sa:secret@db/x", "secret"),
+    ("mssql://sa:p%40ss@db/x", "p%40ss"),
+    ("https://u:a:b@ns/", "a:b"),
+    ("mssql://sa@db/x", None),
+    ("sqlite:///tmp/x.sqlite", None),
+    ("not a url", None),
+    (None, None),
+    ("mssql://sa:secret@db:notaport/x", "secret"),
+])
+def test_url_password(url, password):
+    assert _secrets.url_password(url) == password
+
+
+def test_scrub_every_spelling():
+    text = "a %s b %s c %s" % (SECRET, _secrets.quote(SECRET, safe=""), _secrets.quote(SECRET, safe="@:!$&'()*+,;="))
+    scrubbed = _secrets.scrub(text, [SECRET])
+    assert SECRET not in scrubbed and "%40" not in scrubbed and scrubbed.count("********") == 3
+    assert _secrets.scrub("nothing here", [None, ""]) == "nothing here"
+
+
+def test_secrets_in_params():
+    found = _secrets.secrets_in_params(dict(cmdb_url="mssql://sa:x1@db/c", cmdb_password="y2", n=3, t=None),
+                                       secret_keys=("cmdb_password",))
+    assert sorted(found) == ["x1", "y2"]
