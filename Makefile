@@ -4,28 +4,43 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := dist/itms-cem-$(VERSION).tar.gz
 COLLECTIONS := $(CURDIR)/build/collections
 LAB_DB := $(CURDIR)/build/lab/cmdb.sqlite
 LAB_COMPUTERS ?= 1000
 LAB_SEED ?= 1
+EE_CONTEXT := build/ee
+EE_BASE_IMAGE := registry.access.redhat.com/ubi9/ubi
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: demo test venv build install lab units sanity lint integration molecule importer changelog-lint clean
+.PHONY: demo test venv venv-demo build install lab units sanity lint integration molecule importer ee changelog-lint clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	@echo "==> creating $(VENV) and installing requirements"
+# One .venv, two stamps: `make demo` installs only requirements-demo.txt (ansible-core and what the report over
+# the lab CMDB imports); `make test` installs requirements-dev.txt, which includes it, and so stamps both.
+$(BIN)/python:
+	@echo "==> creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+
+$(VENV)/.demo-installed: requirements-demo.txt requirements.txt | $(BIN)/python
+	@echo "==> installing requirements-demo.txt"
+	$(PIP) -r requirements-demo.txt
 	touch $@
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-demo.txt | $(BIN)/python
+	@echo "==> installing requirements-dev.txt"
+	$(PIP) --upgrade pip
+	$(PIP) -r requirements-dev.txt
+	touch $@ $(VENV)/.demo-installed
+
+venv-demo: $(VENV)/.demo-installed
 
 venv: $(VENV)/.installed
 
-build: venv
+build: venv-demo
 	@echo "==> building $(TARBALL)"
 	mkdir -p dist
 	$(BIN)/ansible-galaxy collection build --force --output-path dist . >/dev/null
@@ -34,7 +49,7 @@ install: build
 	@echo "==> installing the collection into $(COLLECTIONS)"
 	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) $(TARBALL) >/dev/null
 
-lab: venv
+lab: venv-demo
 	tests/lab/itms-lab cmdb --computers $(LAB_COMPUTERS) --seed $(LAB_SEED) --db $(LAB_DB)
 
 demo: install lab
@@ -71,13 +86,43 @@ molecule: venv
 	@echo "==> molecule"
 	tests/molecule.sh
 
-importer: build
+importer: build venv
 	@echo "==> galaxy-importer on $(TARBALL)"
 	cd dist && $(BIN)/python -m galaxy_importer.main $(notdir $(TARBALL)) > importer.log 2>&1 || { tail -30 importer.log; exit 1; }
 	@grep -E "ERROR|Importer processing completed" dist/importer.log || true
 	@! grep -q "^ERROR" dist/importer.log
 
-test: units changelog-lint lint sanity integration molecule importer
+# The execution environment's build context (no container engine needed; `ansible-builder build` is in docs/awx.md),
+# then what the image build would do with it, run here: the galaxy stage's install of requirements.yml and the
+# builder stage's introspection of the installed collection's Python requirements (all of requirements.txt but
+# PyYAML, which ansible-builder leaves to ansible-core).
+ee: build venv
+	@echo "==> ansible-builder create: execution environment build context in $(EE_CONTEXT)"
+	rm -rf $(EE_CONTEXT) build/ee-check
+	$(BIN)/ansible-builder create --file ee/execution-environment.yml --context $(EE_CONTEXT) --output-filename Containerfile -v1 >/dev/null
+	@grep -q 'src: ../dist/$(notdir $(TARBALL))$$' ee/execution-environment.yml \
+	  && grep -q 'name: collections/$(notdir $(TARBALL))$$' ee/requirements.yml \
+	  || { echo "ee/execution-environment.yml and ee/requirements.yml must name $(notdir $(TARBALL)) (galaxy.yml's version)"; exit 1; }
+	cmp $(TARBALL) $(EE_CONTEXT)/_build/collections/$(notdir $(TARBALL))
+	cmp requirements.txt $(EE_CONTEXT)/_build/requirements.txt
+	grep -q '^ARG EE_BASE_IMAGE="$(EE_BASE_IMAGE):' $(EE_CONTEXT)/Containerfile
+	grep -q '^ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.19,<2.20 ansible-runner' $(EE_CONTEXT)/Containerfile
+	grep -q '^RUN .*ansible-galaxy collection install .*-r requirements.yml' $(EE_CONTEXT)/Containerfile
+	grep -q '^RUN .*introspect.py introspect --user-pip=requirements.txt' $(EE_CONTEXT)/Containerfile
+	cd $(EE_CONTEXT)/_build && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/ee-check $(BIN)/ansible-galaxy collection install -r requirements.yml -p $(CURDIR)/build/ee-check >/dev/null
+	$(BIN)/ansible-builder introspect --sanitize build/ee-check > build/ee-check/introspect.txt
+	@test -f build/ee-check/ansible_collections/itms/cem/requirements.txt \
+	  || { echo "requirements.txt is not in the installed collection (README's install steps use it there)"; exit 1; }
+	@! tar -tzf $(TARBALL) | grep -E '^(tests|bench|ee|extensions/molecule|changelogs/fragments)/|^(Makefile|requirements-dev.txt|requirements-demo.txt)$$' \
+	  || { echo "development files in $(TARBALL): see build_ignore in galaxy.yml"; exit 1; }
+	@for req in $$(sed -e 's/[ <>=#].*//' -e '/^$$/d' -e '/^PyYAML$$/d' requirements.txt); do \
+	  grep -q "'$$req[<>=].*# from collection itms.cem'" build/ee-check/introspect.txt \
+	    || { echo "an EE that installs itms.cem would not get $$req (meta/execution-environment.yml)"; cat build/ee-check/introspect.txt; exit 1; }; \
+	done
+	@echo "Containerfile: $(EE_CONTEXT)/Containerfile (base $(EE_BASE_IMAGE)); itms.cem $(VERSION) installs from the context;" \
+	  "its Python requirements come from requirements.txt and from the collection's meta/execution-environment.yml"
+
+test: units changelog-lint lint sanity integration molecule importer ee
 	@echo "==> make test: all passed"
 
 clean:

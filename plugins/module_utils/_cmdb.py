@@ -12,7 +12,10 @@ URLs:
 
 Queries are T-SQL; on SQLite they are transpiled with sqlglot. Values are always bound
 parameters. Every connection is used read-only: SQLite is opened with ``mode=ro`` and
-SQL Server work is rolled back.
+SQL Server work is rolled back; on SQL Server the client also warns when the login could write.
+
+``timeout`` (cmdb_timeout) bounds, on SQLite, each query from its start to its last row read; on SQL
+Server it is pymssql's ``login_timeout`` and ``timeout``, FreeTDS's wait for each answer of the server.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,12 +34,9 @@ from ansible_collections.itms.cem.plugins.module_utils._errors import (
     AuthError, InputError, MissingDependency, NotFound, TransportError, VendorFault,
 )
 from ansible_collections.itms.cem.plugins.module_utils import _sqltext
+from ansible_collections.itms.cem.plugins.module_utils._secrets import scrub
 
-try:
-    from urllib.parse import quote, unquote, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported on the controller
-    from urllib import quote, unquote  # type: ignore
-    from urlparse import urlsplit  # type: ignore
+from urllib.parse import quote, unquote, urlsplit
 
 try:
     import pymssql
@@ -99,10 +99,11 @@ def parse_cmdb_url(url):
 
 
 class QueryResult:
-    def __init__(self, columns, rows, elapsed_ms):
+    def __init__(self, columns, rows, elapsed_ms, truncated=False):
         self.columns = columns
         self.rows = rows
         self.elapsed_ms = elapsed_ms
+        self.truncated = truncated  # the query had more rows than max_rows; they were not read
 
     def as_dicts(self):
         cols = self.columns
@@ -138,14 +139,42 @@ def normalize_rows(rows):
     return out
 
 
+FETCH_BATCH = 500  # rows per fetchmany(): a round trip on SQL Server, a bounded list in memory
+
+
+def fetch_rows(cursor, max_rows=None):
+    """(rows, truncated): at most ``max_rows`` rows of ``cursor`` (every row when None), read in batches.
+
+    One row beyond ``max_rows`` is read to tell a result of exactly ``max_rows`` rows from a longer one;
+    the rest is never fetched.
+    """
+    wanted = None if max_rows is None else max_rows + 1
+    rows = []
+    while wanted is None or len(rows) < wanted:
+        batch = cursor.fetchmany(FETCH_BATCH if wanted is None else min(FETCH_BATCH, wanted - len(rows)))
+        if not batch:
+            break
+        rows.extend(batch)
+    if wanted is not None and len(rows) == wanted:
+        return rows[:max_rows], True
+    return rows, False
+
+
+_TIMEOUT_HINT = "Raise cmdb_timeout, or make the query cheaper: a narrower WHERE, TOP, or an aggregate computed in SQL."
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_PROGRESS_STEPS = 10000  # SQLite virtual machine steps between two looks at the clock (well under a millisecond)
+
+
 class SqliteBackend:
     dialect = "sqlite"
 
     def __init__(self, cmdb_url, timeout):
         self.path = cmdb_url.path
-        if not os.path.exists(self.path):
-            raise NotFound("The CMDB file %s does not exist." % self.path,
-                           hint="Create a lab CMDB with 'tests/lab/itms-lab cmdb --db PATH' or fix cmdb_url.")
+        self.timeout = timeout
+        self.warnings = []
+        self._check_file()
         try:
             self.conn = sqlite3.connect("file:%s?mode=ro" % quote(os.path.abspath(self.path)), uri=True,
                                         timeout=timeout)
@@ -154,16 +183,72 @@ class SqliteBackend:
             raise TransportError("Cannot open %s as an SQLite CMDB: %s." % (self.path, exc),
                                  hint="Check that the file is an SQLite database.")
 
-    def execute(self, tsql, params):
-        sql = _sqltext.to_sqlite(tsql)
+    def _check_file(self):
+        """Name the problem with the file plainly; SQLite itself says 'disk I/O error' for a directory."""
+        if not os.path.exists(self.path):
+            raise NotFound("The CMDB file %s does not exist." % self.path,
+                           hint="Create a lab CMDB with 'tests/lab/itms-lab cmdb --db PATH' or fix cmdb_url.")
+        if os.path.isdir(self.path):
+            raise InputError("cmdb_url names %s, which is a directory, not an SQLite file." % self.path,
+                             hint="Point cmdb_url at the database file in it: sqlite:///%s/cmdb.sqlite."
+                                  % self.path.rstrip("/"))
+        if not os.path.isfile(self.path):  # a FIFO or a device: reading it could block or never end
+            raise InputError("cmdb_url names %s, which is not a regular file." % self.path,
+                             hint="Point cmdb_url at the SQLite CMDB file.")
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except PermissionError:
+            raise TransportError("The CMDB file %s is not readable by the user running the task (permission "
+                                 "denied)." % self.path,
+                                 hint="Let that user read it (chmod/chown, or its group), or run the task as a user "
+                                      "who may.")
+        except OSError as exc:
+            raise TransportError("Cannot read the CMDB file %s: %s." % (self.path, exc.strerror or exc))
+        if not header:
+            raise TransportError("The CMDB file %s is empty; it is not an SQLite CMDB." % self.path,
+                                 hint="Point cmdb_url at the CMDB, or create a lab CMDB with "
+                                      "'tests/lab/itms-lab cmdb --db PATH'.")
+        if header != SQLITE_HEADER:
+            raise TransportError("The CMDB file %s is not an SQLite database (it does not start with the SQLite "
+                                 "header)." % self.path,
+                                 hint="Point cmdb_url at the SQLite CMDB file; for SQL Server use an mssql:// URL.")
+
+    def _run(self, sql, params, max_rows=None):
+        """Run ``sql`` and read its rows, interrupted once cmdb_timeout has passed."""
+        deadline = time.monotonic() + self.timeout
+        expired = []
+
+        def past_deadline():
+            if time.monotonic() > deadline:
+                expired.append(True)
+                return 1  # non-zero: SQLite interrupts the statement
+            return 0
+
+        self.conn.set_progress_handler(past_deadline, _PROGRESS_STEPS)
+        cursor = None
         try:
             cursor = self.conn.execute(sql, params or {})
-            rows = cursor.fetchall()
+            rows, truncated = fetch_rows(cursor, max_rows)
+            columns = [d[0] for d in cursor.description or ()]
+        except sqlite3.OperationalError:
+            if expired:
+                raise TransportError("The query ran longer than cmdb_timeout (%s s) on %s and was stopped."
+                                     % (self.timeout, self.path), hint=_TIMEOUT_HINT)
+            raise
+        finally:
+            self.conn.set_progress_handler(None, 0)
+            if cursor is not None:
+                cursor.close()
+        return columns, rows, truncated
+
+    def execute(self, tsql, params, max_rows=None):
+        sql = _sqltext.to_sqlite(tsql)
+        try:
+            return self._run(sql, params, max_rows)
         except sqlite3.Error as exc:
             raise VendorFault("The CMDB refused the query: %s." % exc,
                               hint="Check table and column names with itms.cem.cmdb_schema_info.")
-        columns = [d[0] for d in cursor.description or ()]
-        return columns, rows
 
     def schema_rows(self, table_pattern=None, column_pattern=None):
         sql = ("SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p "
@@ -172,16 +257,24 @@ class SqliteBackend:
         if table_pattern is not None or column_pattern is not None:
             sql += " AND (m.name LIKE :t OR p.name LIKE :c)"
             params = {"t": table_pattern or "", "c": column_pattern or ""}
-        rows = self.conn.execute(sql + " ORDER BY m.name, p.cid", params).fetchall()
+        _columns, rows, _truncated = self._run(sql + " ORDER BY m.name, p.cid", params)
         return [(None, t, c) for t, c in rows]
 
     def close(self):
         self.conn.close()
 
 
+_TIMED_OUT = re.compile(r"\b20003\b|connection timed out", re.I)
 _LOGIN_FAILED = re.compile(r"\b18456\b|Login failed", re.I)
 _UNREACHABLE = re.compile(r"Unable to connect|unavailable or does not exist|timed out|Connection refused|"
                           r"\b20009\b|\b20002\b|\b20003\b", re.I)
+
+
+# What a login that may write can do to the CMDB, checked on the database itself (db_datawriter grants the first
+# three, db_ddladmin ALTER, db_owner and sysadmin all of them through CONTROL).
+WRITE_PERMISSIONS = ("INSERT", "UPDATE", "DELETE", "ALTER", "EXECUTE", "CONTROL")
+_WRITE_PERMISSIONS_SQL = "SELECT " + ", ".join("HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', '%s') AS [%s]" % (p, p)
+                                               for p in WRITE_PERMISSIONS)
 
 
 class MssqlBackend:
@@ -193,6 +286,8 @@ class MssqlBackend:
             raise MissingDependency("The Python library pymssql is required for mssql:// CMDB URLs.",
                                     hint="Install it on the controller with 'pip install pymssql'.")
         self._password = password
+        self.timeout = timeout
+        self.warnings = []
         self.where = "%s:%s/%s" % (cmdb_url.host, cmdb_url.port, cmdb_url.database)
         try:
             self.conn = connect(server=cmdb_url.host, port=str(cmdb_url.port), user=cmdb_url.user,
@@ -210,6 +305,28 @@ class MssqlBackend:
                                      hint="Check the host, the port (1433 by default), firewalls, and that "
                                           "SQL Server accepts TCP connections.")
             raise TransportError("Cannot connect to SQL Server at %s: %s." % (self.where, text.rstrip(".")))
+        self._warn_if_login_may_write(cmdb_url.user)
+
+    def _warn_if_login_may_write(self, user):
+        """Defense in depth: the read-only check and the rollbacks keep itms.cem from writing; the login should too."""
+        login = "SQL Server login %r" % user if user else "SQL Server login"
+        advice = "Use a login that is only in db_datareader, so that SQL Server refuses writes too."
+        try:
+            columns, rows, _truncated = self.execute(_WRITE_PERMISSIONS_SQL, None)
+        except (VendorFault, TransportError) as exc:
+            self.warnings.append("Could not check whether the %s may write to %s: %s %s"
+                                 % (login, self.where, exc.msg, advice))
+            return
+        answers = dict(zip(columns, rows[0])) if rows else {}
+        granted = [p for p in WRITE_PERMISSIONS if answers.get(p) == 1]
+        unknown = [p for p in WRITE_PERMISSIONS if answers.get(p) is None]
+        if granted:
+            self.warnings.append("The %s may %s in %s. itms.cem only reads (custom SQL is checked and every statement "
+                                 "is rolled back), but a login that may write turns any mistake into a change. %s"
+                                 % (login, ", ".join(granted), self.where, advice))
+        elif unknown:
+            self.warnings.append("Could not tell whether the %s may %s in %s. %s"
+                                 % (login, ", ".join(unknown), self.where, advice))
 
     def _scrub(self, exc):
         """The driver's message, readable and without the password."""
@@ -224,25 +341,25 @@ class MssqlBackend:
             line = line.strip()
             if line and not line.startswith("DB-Lib error message") and line not in lines:
                 lines.append(line)
-        text = "; ".join(lines) or exc.__class__.__name__
-        if self._password:
-            text = text.replace(self._password, "********")
-        return text
+        return scrub("; ".join(lines) or exc.__class__.__name__, [self._password])
 
-    def execute(self, tsql, params):
+    def execute(self, tsql, params, max_rows=None):
         sql = _sqltext.to_pyformat(tsql, bool(params))
         cursor = self.conn.cursor()
         try:
             cursor.execute(sql, params or None)
-            rows = cursor.fetchall()
+            rows, truncated = fetch_rows(cursor, max_rows)
             columns = [d[0] for d in cursor.description or ()]
-        except Exception as exc:
+        except Exception as exc:  # pymssql raises its own OperationalError/ProgrammingError types
             text = self._scrub(exc)
+            if _TIMED_OUT.search(text):
+                raise TransportError("SQL Server at %s sent no answer within cmdb_timeout (%s s); the query was "
+                                     "cancelled." % (self.where, self.timeout), hint=_TIMEOUT_HINT)
             raise VendorFault("The CMDB refused the query: %s." % text.rstrip("."),
                               hint="Check table and column names with itms.cem.cmdb_schema_info.")
         finally:
             self.conn.rollback()  # read-only by construction, and never leave a transaction open
-        return columns, normalize_rows(rows)
+        return columns, normalize_rows(rows), truncated
 
     def schema_rows(self, table_pattern=None, column_pattern=None):
         sql = "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS"
@@ -250,7 +367,7 @@ class MssqlBackend:
         if table_pattern is not None or column_pattern is not None:
             sql += " WHERE TABLE_NAME LIKE @t OR COLUMN_NAME LIKE @c"
             params = {"t": table_pattern or "", "c": column_pattern or ""}
-        _cols, rows = self.execute(sql + " ORDER BY TABLE_NAME, ORDINAL_POSITION", params)
+        _cols, rows, _truncated = self.execute(sql + " ORDER BY TABLE_NAME, ORDINAL_POSITION", params)
         return [tuple(r) for r in rows]
 
     def close(self):
@@ -273,7 +390,7 @@ class CmdbClient:
             self.backend = SqliteBackend(self.url, timeout)
         else:
             self.backend = MssqlBackend(self.url, password, timeout, encryption, connect=connect)
-        self.warnings = []
+        self.warnings = self.backend.warnings  # one list: what the backend found at connect time, and later
         self.queries = 0
         self.elapsed_ms = 0
         self._schema = None
@@ -317,21 +434,25 @@ class CmdbClient:
         return found
 
     # -- queries ------------------------------------------------------------------------
-    def execute(self, tsql, params=None):
-        """Run trusted T-SQL (values bound from ``params``) and return a QueryResult."""
+    def execute(self, tsql, params=None, max_rows=None):
+        """Run trusted T-SQL (values bound from ``params``) and return a QueryResult.
+
+        With ``max_rows``, at most that many rows are read (the result says whether there were more).
+        """
+        _sqltext.check_parameter_values(params)
         started = time.time()
-        columns, rows = self.backend.execute(tsql, params)
+        columns, rows, truncated = self.backend.execute(tsql, params, max_rows)
         elapsed = int(round((time.time() - started) * 1000))
         self.queries += 1
         self.elapsed_ms += elapsed
-        return QueryResult(columns, rows, elapsed)
+        return QueryResult(columns, rows, elapsed, truncated)
 
-    def run_sql(self, sql, params=None):
+    def run_sql(self, sql, params=None, max_rows=None):
         """A user's custom SQL: one read-only SELECT with @name placeholders."""
         _sqltext.check_read_only(sql)
         params = dict(params or {})
         _sqltext.check_parameters(sql, params)
-        return self.execute(sql.strip().rstrip(";").strip(), params)
+        return self.execute(sql.strip().rstrip(";").strip(), params, max_rows)
 
     def close(self):
         self.backend.close()

@@ -8,6 +8,9 @@
 into a report document and rendering that document to JSON, CSV or one self-contained HTML
 file (inline CSS, inline SVG charts, no CDN). A report holds no timestamp, so its bytes change
 only when the data does, which is what makes ``cem_report`` idempotent.
+
+No AnsibleModule here: ``write_if_changed`` takes the function that moves a finished temporary file
+into place (the module passes ``AnsibleModule.atomic_move``, which keeps an existing file's mode and owner).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 
 from ansible_collections.itms.cem.plugins.module_utils import _queries
@@ -63,11 +67,24 @@ for _name, _query in _queries.CATALOG.items():
 REPORT_NAMES = sorted(REPORTS)
 FORMATS = ("json", "csv", "html")
 
+# The figures of these reports are reconciled with a count of every managed computer (report -> catalog query):
+# the KB 440752 Part 2 query INNER JOINs the Network Zone inventory and so leaves out managed computers without it,
+# which the inventory plugin lists.
+MANAGED_COUNT = {"connection_state": "managed_computers"}
+
+# Charts whose query counts only the computers that have a record of a kind (chart id -> that record), so their
+# total can differ from the report's computers.
+CHART_RECORDS = {"authentication_type": "authentication record"}
+
 
 def get_report(name):
     if name not in REPORTS:
         raise NotFound("There is no report named %r." % name, hint="Known reports: %s." % ", ".join(REPORT_NAMES))
     return REPORTS[name]
+
+
+def _count(number):
+    return "{:,}".format(number)
 
 
 # -- building (I/O through the client) ---------------------------------------------------------
@@ -85,35 +102,64 @@ def build(name, client, profile):
                          "tables.authentication (not publicly documented; see the profiles guide).")
             continue
         chart_results[chart_id] = table if query == table_query else _queries.run_catalog(client, query, profile)
+    managed = None
+    if name in MANAGED_COUNT:
+        managed = _queries.run_catalog(client, MANAGED_COUNT[name], profile).rows[0][0] or 0
     return shape(name, title, table, charts, chart_results, notes,
-                 source=dict(cmdb=client.url.display(), profile=profile.name))
+                 source=dict(cmdb=client.url.display(), profile=profile.name), managed=managed)
 
 
-def shape(name, title, table, charts, chart_results, notes, source):
-    """Pure: the report document from query results."""
+def shape(name, title, table, charts, chart_results, notes, source, managed=None):
+    """Pure: the report document from query results; ``managed`` is the count of every managed computer, or None."""
     columns = list(table.columns)
     rows = [list(r) for r in table.rows]
-    document = dict(report=name, title=title, source=source, summary=summarize(name, columns, rows),
-                    charts=[], columns=columns, rows=rows, notes=list(notes))
+    summary = summarize(name, columns, rows)
+    notes = list(notes)
+    if managed is not None:
+        missing = managed - summary.get("computers", 0)
+        summary.update(managed_computers=managed, without_network_zone=missing)
+        if missing > 0:
+            notes.append(
+                "The report lists %s of the %s managed computers: %s have no Network Zone inventory, and the "
+                "KB 440752 Part 2 query INNER JOINs Inv_AeX_AC_Network_Zone, so it leaves them out. The "
+                "itms.cem.cmdb inventory plugin lists all %s managed computers."
+                % (_count(summary["computers"]), _count(managed), _count(missing), _count(managed)))
+    document = dict(report=name, title=title, source=source, summary=summary,
+                    charts=[], columns=columns, rows=rows, notes=notes)
+    computers = summary.get("computers")
     for chart_id, chart_title, query, label, value in charts:
         note = None
         if query is None:
             data = _distinct_count_by(columns, rows, label, value)
             # A computer can list several gateways: shares are of all computers, so they need not add up to 100 %.
-            total = document["summary"].get("computers") or sum(d["value"] for d in data)
-            note = "Share of the %s computers in the report; an agent may list more than one gateway." % "{:,}".format(total)
+            total = computers or sum(d["value"] for d in data)
+            note = "Share of the %s computers in the report; an agent may list more than one gateway." % _count(total)
         elif chart_id in chart_results:
             result = chart_results[chart_id]
             li, vi = result.columns.index(label), result.columns.index(value)
             data = [dict(label=_label_text(r[li]), value=r[vi]) for r in result.rows]
+            total = sum(d["value"] or 0 for d in data)
+            if chart_id in CHART_RECORDS and computers is not None and total != computers:
+                note = coverage_note(total, computers, CHART_RECORDS[chart_id])
         else:
             continue
-        chart = dict(id=chart_id, title=chart_title, data=data,
-                     total=total if note else sum(d["value"] or 0 for d in data))
+        chart = dict(id=chart_id, title=chart_title, data=data, total=total)
         if note:
             chart["note"] = note
         document["charts"].append(chart)
     return document
+
+
+def coverage_note(total, computers, record):
+    """Pure: what a chart over the computers that have a ``record`` covers, against the report's ``computers``."""
+    if total < computers:
+        return "Covers %s of the %s computers in the report; %s have no %s." % (
+            _count(total), _count(computers), _count(computers - total), record)
+    # Its query does not join the Network Zone inventory as the report's does, so it can count computers the
+    # report leaves out.
+    return ("Counts %s computers by their %s, %s more than the %s computers in the report: this chart does not "
+            "need Network Zone inventory, so it can count computers that the report leaves out."
+            % (_count(total), record, _count(total - computers), _count(computers)))
 
 
 def _label_text(value):
@@ -146,7 +192,7 @@ def summarize(name, columns, rows):
                 gateways.add(row[wi])
         summary.update(computers=len(cem) + len(lan), cem_active=len(cem), lan_active=len(lan),
                        gateways=len(gateways))
-    elif "Computers" in columns and len(columns) == 2:
+    elif "Computers" in columns and len(columns) <= 2:
         ci = columns.index("Computers")
         summary["computers"] = sum(r[ci] or 0 for r in rows)
     elif "ResourceGuid" in columns:
@@ -161,11 +207,26 @@ def render_json(document):
             + "\n").encode("utf-8")
 
 
-def render_csv(document):
+# OWASP "CSV Injection": a spreadsheet evaluates a cell that starts with one of these as a formula, also after
+# leading spaces, and Excel reads the full-width forms as their ASCII ones. A leading single quote makes it text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_LEADING_SPACES = " \u00a0\u3000"
+
+
+def neutralize_formula(value):
+    """A string cell that a spreadsheet would run as a formula, made text with a leading ``'``; anything else as is."""
+    if isinstance(value, str) and value.lstrip(_LEADING_SPACES).startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def render_csv(document, neutralize_formulas=True):
+    """The table as CSV: NULL as an empty field, formulas neutralised unless ``neutralize_formulas`` is false."""
+    cell = neutralize_formula if neutralize_formulas else (lambda value: value)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(document["columns"])
-    writer.writerows(["" if v is None else v for v in row] for row in document["rows"])
+    writer.writerow([cell(c) for c in document["columns"]])
+    writer.writerows(["" if v is None else cell(v) for v in row] for row in document["rows"])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -250,21 +311,44 @@ draw();
 """
 
 
-def render_html(document, max_rows=20000):
-    """One self-contained page: summary cards, SVG charts over all rows, a paged table (capped at max_rows)."""
+def _script_json(value):
+    """JSON for a script element.
+
+    Inside a script element "</script" or "<!--" would change how the page parses; JSON can say the same
+    characters as unicode escapes (they only occur inside strings).
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _names(names):
+    names = list(names)
+    return names[0] if len(names) == 1 else "%s and %s" % (", ".join(names[:-1]), names[-1])
+
+
+def render_html(document, max_rows=20000, full_files=()):
+    """One self-contained page: summary cards, SVG charts over all rows, a paged table (capped at max_rows).
+
+    ``full_files`` names the JSON and CSV files of the same report written beside the page (they hold every row);
+    a capped page points to them, or says how to get every row when there are none.
+    """
     rows = document["rows"]
     shown = rows if max_rows is None or len(rows) <= max_rows else rows[:max_rows]
     notes = list(document.get("notes") or [])
+    filter_note = ""
     if len(shown) < len(rows):
-        notes.append("The table shows the first %s of %s rows; the charts and figures above cover all of them. "
-                     "The JSON and CSV formats hold every row." % ("{:,}".format(len(shown)), "{:,}".format(len(rows))))
-    payload = json.dumps(dict(rows=shown), separators=(",", ":"), ensure_ascii=True)
-    # Inside a script element "</script" or "<!--" would change how the page parses; JSON can say
-    # the same characters as \u escapes (they only occur inside strings).
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        # Name only files that this task writes: a page must not point to a JSON or CSV file that does not exist.
+        if full_files:
+            every_row = "Every row is in %s, written beside this page." % _names(full_files)
+        else:
+            every_row = "To have every row, add json or csv to formats, or set html_max_rows: 0."
+        notes.append("The table shows the first %s of %s rows; the charts and figures above cover all of them. %s"
+                     % (_count(len(shown)), _count(len(rows)), every_row))
+        filter_note = ('<span id="filter-scope" class="muted">Filtering searches the %s rows in this page, not all %s '
+                       'of the report. %s</span>' % (_count(len(shown)), _count(len(rows)), _esc(every_row)))
     source = document.get("source") or {}
     cards = "".join('<div class="card"><div class="n">%s</div><div class="k">%s</div></div>'
-                    % (("{:,}".format(v) if isinstance(v, int) else _esc(v)), _esc(k.replace("_", " ")))
+                    % ((_count(v) if isinstance(v, int) else _esc(v)), _esc(k.replace("_", " ")))
                     for k, v in document["summary"].items())
     charts = "".join('<section class="panel"><h2>%s</h2>%s%s</section>'
                      % (_esc(c["title"]), _bar_chart_svg(c),
@@ -272,6 +356,8 @@ def render_html(document, max_rows=20000):
                      for c in document["charts"])
     notes_html = ('<div class="notes">%s</div>' % "".join("<p>%s</p>" % _esc(n) for n in notes)) if notes else ""
     head = "".join("<th>%s</th>" % _esc(c) for c in document["columns"])
+    # The summary travels in the page as well, so that the next run can show what changed (cem_report's diff)
+    # when the page is the only file written.
     html = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -281,23 +367,100 @@ def render_html(document, max_rows=20000):
         '<section class="panel"><h2>Computers</h2><div class="toolbar"><input id="filter" type="search" '
         'placeholder="Filter rows (any column)" aria-label="Filter rows"><button id="prev" type="button">&larr; Prev</button>'
         '<button id="next" type="button">Next &rarr;</button><span id="pageinfo" class="muted"></span></div>'
+        '%(filter_note)s'
         '<div style="overflow:auto"><table><thead><tr>%(head)s</tr></thead><tbody id="rows"></tbody></table></div>'
-        '</section></main><script type="application/json" id="report-data">%(payload)s</script>'
+        '</section></main><script type="application/json" id="report-summary">%(summary)s</script>'
+        '<script type="application/json" id="report-data">%(payload)s</script>'
         '<script>%(js)s</script></body></html>\n'
     ) % dict(title=_esc(document["title"]), css=_CSS, name=_esc(document["report"]), cmdb=_esc(source.get("cmdb")),
              profile=_esc(source.get("profile")), cards=cards, notes=notes_html, charts=charts, head=head,
-             payload=payload, js=_JS)
+             filter_note=filter_note, summary=_script_json(document["summary"]), payload=_script_json(dict(rows=shown)),
+             js=_JS)
     return html.encode("utf-8")
 
 
-def render(document, fmt, html_max_rows=20000):
+def render(document, fmt, html_max_rows=20000, csv_neutralize_formulas=True, full_files=()):
     if fmt == "json":
         return render_json(document)
     if fmt == "csv":
-        return render_csv(document)
+        return render_csv(document, csv_neutralize_formulas)
     if fmt == "html":
-        return render_html(document, html_max_rows)
+        return render_html(document, html_max_rows, full_files)
     raise InputError("Unknown report format %r." % fmt, hint="Use one of: %s." % ", ".join(FORMATS))
+
+
+# -- the report as last written (for the diff) ---------------------------------------------------
+_SUMMARY_SCRIPT = re.compile(r'<script type="application/json" id="report-summary">(.*?)</script>', re.S)
+
+
+def summary_from_json(content):
+    """The summary of a JSON report file's bytes, or None."""
+    try:
+        document = json.loads(content.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is one too
+        return None
+    summary = document.get("summary") if isinstance(document, dict) else None
+    return summary if isinstance(summary, dict) else None
+
+
+def summary_from_html(content):
+    """The summary embedded in an HTML report file's bytes, or None (a page written before it was embedded)."""
+    match = _SUMMARY_SCRIPT.search(content.decode("utf-8", "replace"))
+    if not match:
+        return None
+    try:
+        summary = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def summary_from_csv(name, columns, content):
+    """The summary of report ``name`` recomputed from a CSV file's bytes, or None when it holds another table.
+
+    What summarize reads survives the CSV: an empty field was NULL, and only the Computers column is summed.
+    A neutralising quote does not matter here: summarize counts distinct values and never reads such a cell.
+    """
+    try:
+        records = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))
+    except (ValueError, csv.Error):
+        return None
+    if not records or records[0] != list(columns) or any(len(r) != len(columns) for r in records[1:]):
+        return None
+    rows = [[None if v == "" else v for v in record] for record in records[1:]]
+    if "Computers" in columns:
+        ci = columns.index("Computers")
+        for row in rows:
+            try:
+                row[ci] = int(row[ci])
+            except (TypeError, ValueError):
+                return None
+    return summarize(name, list(columns), rows)
+
+
+def read_file(path):
+    """The bytes of ``path``, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def previous_summary(name, columns, outputs):
+    """The summary of report ``name`` as last written to ``outputs`` ((path, format) pairs), or None.
+
+    From the JSON file, else from the summary embedded in the HTML file, else recomputed from the CSV rows.
+    """
+    paths = dict((fmt, path) for path, fmt in outputs)
+    readers = (("json", summary_from_json), ("html", summary_from_html),
+               ("csv", lambda content: summary_from_csv(name, columns, content)))
+    for fmt, reader in readers:
+        content = read_file(paths[fmt]) if fmt in paths else None
+        summary = reader(content) if content is not None else None
+        if summary is not None:
+            return summary
+    return None
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -316,8 +479,13 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def write_if_changed(path, content, check_mode):
-    """Write ``content`` atomically unless the file already holds it; return (changed, before_sha, after_sha)."""
+def write_if_changed(path, content, check_mode, move):
+    """Write ``content`` unless the file already holds it; return (changed, before_sha, after_sha).
+
+    The content goes to a temporary file in the destination directory, and ``move(tmp, path)`` puts it in place
+    atomically (a reader never sees a half-written report); the module passes ``AnsibleModule.atomic_move``, which
+    keeps an existing file's mode and owner and gives a new file the umask's default.
+    """
     before = file_sha256(path)
     after = sha256(content)
     if before == after:
@@ -328,17 +496,18 @@ def write_if_changed(path, content, check_mode):
             try:
                 os.makedirs(directory)
             except OSError as exc:
-                raise InputError("Cannot create the directory %s: %s." % (directory, exc.strerror))
+                raise InputError("Cannot create the directory %s: %s." % (directory, exc.strerror),
+                                 hint="Check that its parent is writable, or choose another dest.")
         tmp = None
         try:
             handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
             with os.fdopen(handle, "wb") as out:
                 out.write(content)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)  # a reader never sees a half-written report
+            move(tmp, path)
         except (IOError, OSError) as exc:
-            if tmp and os.path.exists(tmp):
-                os.remove(tmp)
             raise InputError("Cannot write the report %s: %s." % (path, exc.strerror or exc),
                              hint="Check the directory exists and is writable.")
+        finally:
+            if tmp and os.path.exists(tmp):
+                os.remove(tmp)
     return True, before, after

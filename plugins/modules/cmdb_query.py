@@ -17,8 +17,12 @@ description:
   - Catalog queries are T-SQL whose table and column names come from the schema profile (O(cmdb_profile)); every
     table and column they need is checked against the live CMDB first.
   - Custom SQL must be exactly one C(SELECT) (a C(WITH) or C(UNION) of selects is fine). Anything that writes,
-    C(SELECT ... INTO), C(EXEC), several statements and C(OPENROWSET)-style functions are refused before the CMDB
-    sees them. Values go in O(parameters) and are always bound, never pasted into the SQL.
+    C(SELECT ... INTO), C(EXEC), several statements (with or without semicolons, or a C(GO) line), four-part names
+    through a linked server and C(OPENROWSET)-style functions are refused before the CMDB sees them. Values go in
+    O(parameters) and are always bound, never pasted into the SQL.
+  - On SQL Server every statement is rolled back, and the task warns when the login could write to the CMDB; use a
+    login that is only in C(db_datareader).
+  - At most O(limit) rows are read and returned; RV(truncated) tells whether the query had more.
   - On an SQLite CMDB the T-SQL is translated with sqlglot.
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
@@ -44,21 +48,37 @@ options:
       - connection_type_distribution
       - inventory_hosts
       - managed_clients
+      - managed_computers
       - on_internet
       - over_http
   sql:
     description:
       - A custom read-only T-SQL C(SELECT) with C(@name) placeholders for values.
+      - Every reserved T-SQL keyword that one C(SELECT) has no use for is refused wherever it stands outside strings,
+        comments and delimited names (T-SQL needs no semicolon between statements). A column or alias with such a
+        name must be bracketed, for example C([Delete]).
+      - C(OFFSET ... FETCH) paging is refused with the rest of C(FETCH); use C(TOP) or O(limit).
     type: str
   parameters:
     description:
       - Values for the C(@name) placeholders of O(sql), without the C(@). Every placeholder needs a value and every
         value a placeholder.
+      - Each value is one string, number, boolean or null; a list or dictionary is refused. For C(IN), write one
+        placeholder per value, C(IN (@a, @b)).
     type: dict
     default: {}
+  limit:
+    description:
+      - The most rows to read from the CMDB and return. When the query has more, the rest is never fetched,
+        RV(truncated) is true and the task warns.
+      - V(0) reads every row; a large result makes a large task result, so rather aggregate in SQL (C(COUNT),
+        C(GROUP BY)).
+    type: int
+    default: 1000
   select:
     description:
-      - A JMESPath expression applied to the list of rows; its result is returned as RV(rows).
+      - A JMESPath expression applied to the list of rows returned (at most O(limit) of them); its result is
+        returned as RV(rows).
       - Needs the jmespath library on the controller.
     type: str
 notes:
@@ -122,10 +142,15 @@ columns:
   elements: str
   sample: ["Connection Type", "Computers"]
 row_count:
-  description: Number of rows the query returned (before O(select)).
+  description: Number of rows returned, at most O(limit) (counted before O(select)).
   returned: success
   type: int
   sample: 3
+truncated:
+  description: Whether the query had more rows than O(limit); those were not read.
+  returned: success
+  type: bool
+  sample: false
 elapsed_ms:
   description: Milliseconds the query took in the CMDB, fetch included.
   returned: success
@@ -155,26 +180,33 @@ except ImportError:
 
 def run(module, client):
     params = module.params
+    if params["limit"] < 0:
+        raise InputError("limit is %d; it must be 0 (every row) or more." % params["limit"])
+    max_rows = params["limit"] or None
     if params["query"]:
         if params["parameters"]:
             raise InputError("Catalog queries take no parameters; the profile supplies their values.",
                              hint="Use sql with @name placeholders for a query of your own.")
-        result = run_catalog(client, params["query"], load_cmdb_profile(params["cmdb_profile"]))
+        result = run_catalog(client, params["query"], load_cmdb_profile(params["cmdb_profile"]), max_rows)
         name = params["query"]
     else:
-        result = client.run_sql(params["sql"], params["parameters"])
+        result = client.run_sql(params["sql"], params["parameters"], max_rows=max_rows)
         name = "custom"
     if len(set(result.columns)) != len(result.columns):
         module.warn("The query returns several columns with the same name; only the last of each is kept in "
                     "rows. Give them distinct aliases.")
+    if result.truncated:
+        module.warn("The query has more than %d rows; only the first %d were read and returned (truncated: true). "
+                    "Raise limit, set it to 0 for every row, or aggregate in SQL (COUNT, GROUP BY)."
+                    % (params["limit"], params["limit"]))
     rows = result.as_dicts()
     if params["select"]:
         try:
             rows = jmespath.search(params["select"], rows)
         except jmespath.exceptions.JMESPathError as exc:
             raise InputError("The select expression is not valid JMESPath: %s" % exc)
-    return False, dict(rows=rows, columns=result.columns, row_count=len(result.rows), elapsed_ms=result.elapsed_ms,
-                       query=name), None
+    return False, dict(rows=rows, columns=result.columns, row_count=len(result.rows), truncated=result.truncated,
+                       elapsed_ms=result.elapsed_ms, query=name), None
 
 
 def main():
@@ -183,6 +215,7 @@ def main():
             query=dict(type="str", choices=QUERY_NAMES),
             sql=dict(type="str"),
             parameters=dict(type="dict", default={}),
+            limit=dict(type="int", default=1000),
             select=dict(type="str"),
         ),
         mutually_exclusive=[("query", "sql")],

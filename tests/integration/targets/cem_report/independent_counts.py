@@ -29,6 +29,11 @@ def main(db_path, report_path):
                         "ON vc.Guid = nz._ResourceGuid JOIN Inv_AeX_AC_InternetGatewayDetails gw "
                         "ON vc.Guid = gw._ResourceGuid WHERE vc.IsManaged = 1"),
     }
+    # every managed computer, with or without Network Zone inventory (what the inventory plugin lists)
+    expected_summary["managed_computers"] = one("SELECT COUNT(*) FROM vComputer WHERE IsManaged = 1")
+    expected_summary["without_network_zone"] = one(
+        "SELECT COUNT(*) FROM vComputer vc WHERE vc.IsManaged = 1 AND NOT EXISTS "
+        "(SELECT 1 FROM Inv_AeX_AC_Network_Zone nz WHERE nz._ResourceGuid = vc.Guid)")
     charts = {c["id"]: {d["label"]: d["value"] for d in c["data"]} for c in report["charts"]}
     expected_charts = {
         "connection_type": {
@@ -54,6 +59,23 @@ def main(db_path, report_path):
         expected = {k: v for k, v in expected.items() if v}
         if charts.get(chart) != expected:
             failures.append("chart %s: report %r, sqlite3 %r" % (chart, charts.get(chart), expected))
+    with_auth = one("SELECT COUNT(*) FROM vComputer vc JOIN Lab_CEM_Agent_Authentication a "
+                    "ON vc.Guid = a._ResourceGuid WHERE vc.IsManaged = 1")
+    computers = expected_summary["computers"]
+    auth_note = [c.get("note") for c in report["charts"] if c["id"] == "authentication_type"]
+    expected_note = [None]  # the chart covers every computer of the report
+    if with_auth < computers:
+        expected_note = ["Covers {:,} of the {:,} computers in the report; {:,} have no authentication record.".format(
+            with_auth, computers, computers - with_auth)]
+    elif with_auth > computers:
+        expected_note = [n for n in auth_note if n and n.startswith("Counts {:,} computers".format(with_auth))] or ["?"]
+    if auth_note != expected_note:
+        failures.append("authentication chart note: report %r, expected %r" % (auth_note, expected_note))
+    zone_notes = [n for n in report["notes"] if "INNER JOINs Inv_AeX_AC_Network_Zone" in n]
+    if expected_summary["without_network_zone"] and (
+            len(zone_notes) != 1 or "{:,} have no Network Zone inventory".format(
+                expected_summary["without_network_zone"]) not in zone_notes[0]):
+        failures.append("Network Zone note: %r" % zone_notes)
     if len(report["rows"]) != expected_summary["rows"]:
         failures.append("rows: %d in the report, %d in sqlite3" % (len(report["rows"]), expected_summary["rows"]))
     with open(report_path[:-5] + ".csv", newline="") as handle:

@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from ansible_collections.itms.cem.plugins.module_utils import _queries
+from ansible_collections.itms.cem.plugins.module_utils import _queries, _sqltext
 from ansible_collections.itms.cem.plugins.module_utils._errors import NotFound, ProfileMismatch
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile, quote_identifier
 
@@ -86,3 +86,20 @@ def test_quote_identifier():
     assert quote_identifier("vComputer") == "vComputer"
     assert quote_identifier("Last Success", force=True) == "[Last Success]"
     assert quote_identifier("a]b") == "[a]]b]"
+
+
+def test_the_seed_query_passes_the_read_only_check():
+    _sqltext.check_read_only(_queries.SEED_CONNECTION_STATE_SQL)
+
+
+@pytest.mark.parametrize("name", sorted(_queries.CATALOG))
+def test_every_catalog_query_passes_the_read_only_check(name, lab_profile_path):
+    """The catalog's own SQL is what a user copies into a custom query: the check must let it through."""
+    query = _queries.get_query(name)
+    try:
+        renders = [_queries.render(query, load_cmdb_profile())]  # the default profile, where it maps every table
+    except ProfileMismatch:
+        renders = []  # the query needs a table only a site profile maps
+    renders.append(_queries.render(query, load_cmdb_profile(lab_profile_path)))
+    for rendered in renders:
+        _sqltext.check_read_only(rendered.sql)

@@ -26,13 +26,16 @@ class Client:
         self.closed += 1
 
 
-def warned(result):
-    """The warning texts of a module result (ansible-core 2.19 may return them as summaries)."""
-    return [w if isinstance(w, str) else w["event"]["msg"] for w in result.get("warnings", [])]
+@pytest.fixture
+def warned(monkeypatch):
+    """The warnings modules give in this test (ansible-core keeps warnings process-wide, so they are caught here)."""
+    caught = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg: caught.append(msg))
+    return caught
 
 
 def execute(capsys, run, args=None, connect=None):
-    """Run a module whose run() is ``run``; (result dict, failed, the client)."""
+    """Run a module whose run() is ``run``; (result dict, failed, the client, the module's output)."""
     client = Client()
     spec = dict(url=dict(type="str"), password=dict(type="str", no_log=True), other=dict(type="raw"))
     with patch_module_args(dict(args or {}, _ansible_check_mode=False)):
@@ -43,11 +46,11 @@ def execute(capsys, run, args=None, connect=None):
     return json.loads(out[out.index("{"):]), exit_info.value.code != 0, client, out
 
 
-def test_success_returns_changed_result_diff_stats_and_warnings(capsys):
+def test_success_returns_changed_result_diff_stats_and_warnings(capsys, warned):
     result, failed, client, _out = execute(capsys, lambda module, c: (True, dict(value=1), dict(before=1, after=2)))
     assert not failed and result["changed"] is True and result["value"] == 1
     assert result["diff"] == dict(before=1, after=2) and result["x_requests"] == dict(requests=2)
-    assert warned(result) == ["TLS is not verified"] and client.closed == 1
+    assert warned == ["TLS is not verified"] and client.closed == 1
 
 
 def test_no_diff_key_without_a_diff(capsys):
@@ -56,13 +59,13 @@ def test_no_diff_key_without_a_diff(capsys):
 
 
 @pytest.mark.parametrize("error,kind", [(InputError, "input"), (AuthError, "auth"), (NotFound, "not_found")])
-def test_typed_errors_fail_with_their_kind_and_details(capsys, error, kind):
+def test_typed_errors_fail_with_their_kind_and_details(capsys, warned, error, kind):
     def run(module, client):
         raise error("It broke.", hint="Do this.", where="here")
     result, failed, client, _out = execute(capsys, run)
     assert failed and result["msg"] == "It broke. Do this." and result["error_kind"] == kind
     assert result["where"] == "here" and result["x_requests"] == dict(requests=2)
-    assert warned(result) == ["TLS is not verified"] and client.closed == 1
+    assert warned == ["TLS is not verified"] and client.closed == 1
 
 
 def test_a_client_that_cannot_be_opened_fails_cleanly(capsys):

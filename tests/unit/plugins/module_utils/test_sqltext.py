@@ -23,9 +23,10 @@ def test_read_only_accepts_selects(sql):
     ("INSERT INTO vComputer (Name) VALUES ('x')", "INSERT"),
     ("DROP TABLE vComputer", "DROP"),
     ("TRUNCATE TABLE vComputer", "TRUNCATE"),
-    ("EXEC sp_who", "EXECUTE"),
+    ("EXEC sp_who", "EXEC"),
     ("SELECT * INTO copy FROM vComputer", "INTO"),
-    ("SELECT 1; DROP TABLE vComputer", "2 statements"),
+    ("SELECT 1; DROP TABLE vComputer", "DROP"),
+    ("SELECT 1; SELECT 2", "2 statements"),
     ("SELECT * FROM OPENROWSET('SQLNCLI', 'x', 'SELECT 1')", "OPENROWSET"),
     ("MERGE INTO a USING b ON a.x = b.x WHEN MATCHED THEN DELETE;", "MERGE"),
     ("", "empty"),
@@ -40,6 +41,24 @@ def test_read_only_refuses_writes(sql, words):
 def test_parameters_found_outside_literals_only():
     sql = "SELECT '@notme', [@notme2], @@VERSION, @a, @b_2 -- @c\n/* @d */ FROM t WHERE x = @a"
     assert _sqltext.find_parameters(sql) == ["a", "b_2"]
+    # T-SQL nests block comments: the first */ does not end the outer one.
+    assert _sqltext.find_parameters("SELECT 1 /* a /* @x */ @y */ WHERE z = @z") == ["z"]
+
+
+@pytest.mark.parametrize("value", ["x", "", 0, -3, 2 ** 40, 1.5, True, False, None])
+def test_parameter_values_accepted(value):
+    _sqltext.check_parameter_values({"p": value})
+
+
+@pytest.mark.parametrize("value,kind", [
+    ([1, 2], "a list"), ((1,), "a list"), ({"a": 1}, "a dictionary"), (set([1]), "a set"), (b"x", "bytes"),
+    ([], "a list"), ({}, "a dictionary"),
+])
+def test_parameter_values_refused(value, kind):
+    with pytest.raises(InputError) as info:
+        _sqltext.check_parameter_values({"ok": 1, "p": value})
+    assert "Parameter 'p' is %s" % kind in str(info.value)
+    assert "string, number, boolean or null" in str(info.value)
 
 
 def test_check_parameters():

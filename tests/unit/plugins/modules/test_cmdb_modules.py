@@ -1,7 +1,23 @@
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-from ansible_collections.itms.cem.plugins.module_utils import _queries, _report
+import json
+import types
+from urllib.parse import quote
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.itms.cem.plugins.module_utils import _cmdb, _queries, _report, _secrets
 from ansible_collections.itms.cem.plugins.modules import cem_report, cmdb_query, cmdb_schema_info
+
+
+@pytest.fixture(autouse=True)
+def warned(monkeypatch):
+    """What the module warns, as given to module.warn: Ansible keeps warnings in a list of its own that outlives
+    the module run and would leak into the next test's result."""
+    messages = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg: messages.append(msg))
+    return messages
 
 
 def test_documented_choices_follow_the_catalog():
@@ -47,3 +63,153 @@ def test_schema_info(run_module, lab_db, lab_profile_path):
     assert result["matches"] == {"Lab_Resource_State": ["Deleted"]}
     result, failed = run_module(cmdb_schema_info.main, dict(cmdb_url="sqlite:///" + lab_db))
     assert sorted(result["unmapped"]) == ["authentication", "resource_state"]
+
+
+# -- limit ------------------------------------------------------------------------------------------
+def test_cmdb_query_limit_truncates_and_warns(run_module, lab_db, warned):
+    result, failed = run_module(cmdb_query.main, dict(cmdb_url="sqlite:///" + lab_db, limit=10,
+                                                      sql="SELECT [Name] FROM vComputer ORDER BY [Name]"))
+    assert not failed
+    assert len(result["rows"]) == result["row_count"] == 10 and result["truncated"] is True
+    [warning] = warned
+    assert "more than 10 rows" in warning and "Raise limit, set it to 0 for every row, or aggregate in SQL" in warning
+
+
+def test_cmdb_query_default_limit_is_1000(run_module, lab_db, warned):
+    exactly = dict(cmdb_url="sqlite:///" + lab_db, sql="SELECT [Name] FROM vComputer")  # the lab has 1000
+    result, failed = run_module(cmdb_query.main, exactly)
+    assert not failed and result["row_count"] == 1000 and result["truncated"] is False
+    assert warned == []
+    more = dict(cmdb_url="sqlite:///" + lab_db, sql="SELECT [Name] FROM vComputer UNION ALL SELECT 'one more'")
+    result, failed = run_module(cmdb_query.main, more)
+    assert not failed and result["row_count"] == 1000 and result["truncated"] is True
+
+
+def test_cmdb_query_limit_0_reads_every_row(run_module, lab_db):
+    result, failed = run_module(cmdb_query.main, dict(
+        cmdb_url="sqlite:///" + lab_db, limit=0,
+        sql="SELECT [Name] FROM vComputer UNION ALL SELECT [Name] FROM vComputer"))
+    assert not failed and result["row_count"] == 2000 and result["truncated"] is False
+
+
+def test_cmdb_query_limit_applies_to_catalog_queries(run_module, lab_db, lab_profile_path):
+    """And select sees the rows returned, not every row of the query."""
+    result, failed = run_module(cmdb_query.main, dict(cmdb_url="sqlite:///" + lab_db, cmdb_profile=lab_profile_path,
+                                                      query="connection_state", limit=3, select="length(@)"))
+    assert not failed
+    assert result["rows"] == 3 and result["row_count"] == 3 and result["truncated"] is True
+
+
+def test_cmdb_query_negative_limit(run_module, lab_db):
+    result, failed = run_module(cmdb_query.main, dict(cmdb_url="sqlite:///" + lab_db, sql="SELECT 1 AS n", limit=-1))
+    assert failed and result["error_kind"] == "input" and "limit is -1" in result["msg"]
+
+
+def test_documented_options_follow_the_spec():
+    import yaml
+
+    doc = yaml.safe_load(cmdb_query.DOCUMENTATION)
+    assert doc["options"]["limit"] == dict(description=doc["options"]["limit"]["description"], type="int",
+                                           default=1000)
+    returned = yaml.safe_load(cmdb_query.RETURN)
+    assert returned["truncated"]["type"] == "bool" and returned["row_count"]["type"] == "int"
+
+
+# -- parameter values -------------------------------------------------------------------------------
+@pytest.mark.parametrize("value,kind", [(["WKS-1", "WKS-2"], "a list"), ({"name": "WKS-1"}, "a dictionary")])
+def test_cmdb_query_parameter_of_the_wrong_type_is_an_input_error(run_module, lab_db, value, kind):
+    result, failed = run_module(cmdb_query.main, dict(
+        cmdb_url="sqlite:///" + lab_db, sql="SELECT [Name] FROM vComputer WHERE [Name] = @name",
+        parameters={"name": value}))
+    assert failed and result["error_kind"] == "input"
+    assert "Parameter 'name' is %s" % kind in result["msg"]
+    assert "check table and column names" not in result["msg"].lower()
+    assert result["cmdb_requests"]["queries"] == 0
+
+
+# -- SQL Server through a fake pymssql: secrets never reach the output ----------------------------------
+SECRET = "S3cr3t&p@ss-x!"
+
+
+class FakeMssqlCursor:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, params=None):
+        self.conn.executed.append(sql)
+        if "HAS_PERMS_BY_NAME" in sql:  # the login may do everything: the task warns
+            self.description = [(p, None, None, None, None, None, None) for p in _cmdb.WRITE_PERMISSIONS]
+            self._rows = [tuple(1 for _p in _cmdb.WRITE_PERMISSIONS)]
+        else:
+            self.description = [("n", None, None, None, None, None, None)]
+            self._rows = [(42,)]
+
+    def fetchmany(self, size=1):
+        batch, self._rows = self._rows[:size], self._rows[size:]
+        return batch
+
+
+class FakeMssqlConnection:
+    def __init__(self):
+        self.executed = []
+        self.closed = False
+
+    def cursor(self):
+        return FakeMssqlCursor(self)
+
+    def rollback(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_pymssql(monkeypatch):
+    """pymssql replaced in the client: ``connect`` records its arguments and returns a fake connection."""
+    received = {}
+
+    def connect(**kwargs):
+        received.update(kwargs)
+        received["connection"] = FakeMssqlConnection()
+        return received["connection"]
+
+    monkeypatch.setattr(_cmdb, "pymssql", types.SimpleNamespace(connect=connect), raising=False)
+    monkeypatch.setattr(_cmdb, "HAS_PYMSSQL", True)
+    return received
+
+
+def _spellings(secret):
+    return set(_secrets.variants(secret)) | {secret, quote(secret, safe=""), quote(secret)}
+
+
+def test_cmdb_password_never_reaches_the_output(run_module, fake_pymssql, warned):
+    result, failed = run_module(cmdb_query.main, dict(cmdb_url="mssql://sa@sql01/Symantec_CMDB", cmdb_password=SECRET,
+                                                      sql="SELECT COUNT(*) AS n FROM vComputer"))
+    assert not failed and result["rows"] == [{"n": 42}]
+    assert fake_pymssql["password"] == SECRET  # the driver got it ...
+    assert "cmdb_password" in result["invocation"]["module_args"]
+    output = json.dumps(result)
+    for spelling in _spellings(SECRET):  # ... and nothing shows it, invocation included
+        assert spelling not in output
+    # The runner passes the client's warnings on: this login may write.
+    [warning] = warned
+    assert "may INSERT, UPDATE, DELETE, ALTER, EXECUTE, CONTROL" in warning and "db_datareader" in warning
+    assert fake_pymssql["connection"].closed
+
+
+@pytest.mark.parametrize("module", [cmdb_query, cmdb_schema_info])
+@pytest.mark.parametrize("url,secret", [
+    ("mssql://sa:S3cr%40t-x@sql01/Symantec_CMDB", "S3cr@t-x"),
+    ("mssql://sa:S3cr@t-x@sql01/Symantec_CMDB", "S3cr@t-x"),
+])
+def test_password_in_cmdb_url_is_refused_and_masked(run_module, fake_pymssql, module, url, secret):
+    args = dict(cmdb_url=url)
+    if module is cmdb_query:
+        args["sql"] = "SELECT 1 AS n"
+    result, failed = run_module(module.main, args)
+    assert failed and result["error_kind"] == "input" and "holds a password" in result["msg"]
+    assert "password" not in fake_pymssql  # refused before any connection
+    output = json.dumps(result)
+    for spelling in _spellings(secret) | {"S3cr%40t-x", "S3cr@t-x"}:
+        assert spelling not in output
