@@ -135,7 +135,7 @@ def _short(text, size=60):
     return text if len(text) <= size else text[:size - 3] + "..."
 
 
-def _refused(what, sql, pos, hint=_REFUSE_HINT):
+def _refused(sql, pos, what, hint=_REFUSE_HINT):
     """InputError for ``what``, a sentence with one %s where the place in ``sql`` goes."""
     return InputError("Only a single read-only SELECT is accepted; %s." % (what % _where(sql, pos)), hint=hint)
 
@@ -144,16 +144,16 @@ def _check_text(sql):
     """Layer 1: read ``sql`` as SQL Server does and refuse what a single read-only SELECT has no use for."""
     match = _AMBIGUOUS_CHARACTER.search(sql)
     if match:
-        raise _refused("the control character U+%04X at %%s is refused: SQL Server and this check could read the "
-                       "comments around it differently" % ord(match.group()), sql, match.start(),
+        raise _refused(sql, match.start(), "the control character U+%04X at %%s is refused: SQL Server and this check "
+                       "could read the comments around it differently" % ord(match.group()),
                        hint="Remove it; write CHAR(n) for such a character in a value.")
     code = list(sql)
     for kind, start, end, problem in _lex(sql):
         if problem == "unclosed":
-            raise _refused("the string, delimited name or comment at %s is never closed", sql, start,
+            raise _refused(sql, start, "the string, delimited name or comment at %s is never closed",
                            hint="Close it (' for strings, ] for [names], */ for comments).")
         if problem == "nested":
-            raise _refused("the /* comment */ at %s holds another one; nested comments are refused", sql, start,
+            raise _refused(sql, start, "the /* comment */ at %s holds another one; nested comments are refused",
                            hint="Remove the inner /* */ marks.")
         if kind == "literal":
             for i in range(start, end):
@@ -162,22 +162,22 @@ def _check_text(sql):
     code = "".join(code)  # what SQL Server reads as keywords, names, numbers and operators
     match = _NOT_ASCII.search(code)
     if match:
-        raise _refused("the character U+%04X at %%s stands outside strings, comments and delimited names"
-                       % ord(match.group()), sql, match.start(),
+        raise _refused(sql, match.start(), "the character U+%04X at %%s stands outside strings, comments and "
+                       "delimited names" % ord(match.group()),
                        hint="Bracket a name that uses letters beyond ASCII: [Name].")
     match = _GO_LINE.search(code)
     if match:
-        raise _refused("the GO at %s is a batch separator of sqlcmd and SSMS; SQL Server would run the text "
-                       "around it as several statements", sql, match.end() - 2)
+        raise _refused(sql, match.end() - 2, "the GO at %s is a batch separator of sqlcmd and SSMS; SQL Server "
+                       "would run the text around it as several statements")
     previous = None
     for word, pos in _words(code):
         upper = word.upper()
         if upper in REFUSED_KEYWORDS:
-            raise _refused("the T-SQL keyword %s at %%s has no place in one SELECT (T-SQL needs no semicolon "
-                           "between statements, so it may start another)" % upper, sql, pos,
+            raise _refused(sql, pos, "the T-SQL keyword %s at %%s has no place in one SELECT (T-SQL needs no "
+                           "semicolon between statements, so it may start another)" % upper,
                            hint="If %s is a name, bracket it ([%s]). %s" % (word, word, _REFUSE_HINT))
         if previous == "NEXT" and upper == "VALUE":
-            raise _refused("NEXT VALUE FOR at %s advances a sequence, which is a write", sql, pos)
+            raise _refused(sql, pos, "NEXT VALUE FOR at %s advances a sequence, which is a write")
         previous = upper
 
 

@@ -238,7 +238,7 @@ def main():
             print("  %s %s:%d %s" % (name, path, mutant.line, mutant.description))
         return 0
 
-    copies = [make_copy() for _ in range(max(1, args.jobs))]
+    copies = [make_copy() for _job in range(max(1, args.jobs))]
     for name in names:  # the unmutated tests must pass first, or nothing below means anything
         if run_tests(copies[0], TARGETS[name][2], 600) != "passed":
             print("mutation: the tests of %s fail without any mutation; fix them first" % name)

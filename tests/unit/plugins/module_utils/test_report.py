@@ -73,10 +73,10 @@ def test_managed_computers_reconcile_with_the_inventory(document, lab_db, lab_pr
         client.close()
     assert len(inventory.rows) == managed
     note = [n for n in document["notes"] if "Network Zone" in n]
-    assert note == ["The report lists {:,} of the {:,} managed computers: {:,} have no Network Zone inventory, and the "
-                    "KB 440752 Part 2 query INNER JOINs Inv_AeX_AC_Network_Zone, so it leaves them out. The "
-                    "itms.cem.cmdb inventory plugin lists all {:,} managed computers."
-                    .format(managed - without, managed, without, managed)]
+    assert note == ["The report lists {listed:,} of the {managed:,} managed computers: {without:,} have no Network Zone "
+                    "inventory, and the KB 440752 Part 2 query INNER JOINs Inv_AeX_AC_Network_Zone, so it leaves them "
+                    "out. The itms.cem.cmdb inventory plugin lists all {managed:,} managed computers."
+                    .format(listed=managed - without, managed=managed, without=without)]
 
 
 def _table(columns, rows):

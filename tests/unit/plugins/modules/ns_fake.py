@@ -189,6 +189,7 @@ class FakeClient:
 @pytest.fixture
 def fake_ns(monkeypatch):
     client = FakeClient()
+
     def connect(params):
         client.params = dict(params)  # what the real client would have been given, password included
         return client
