@@ -11,13 +11,18 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 LAB = os.path.join(REPO, "tests", "lab")
 
 
+def link_farm(root):
+    """Make ``root``/ansible_collections/itms/cem -> the checkout; ``root`` is then a collections path."""
+    os.makedirs(os.path.join(root, "ansible_collections", "itms"))
+    os.symlink(REPO, os.path.join(root, "ansible_collections", "itms", "cem"))
+    return root
+
+
 def collections_root():
     """A temporary directory holding ansible_collections/itms/cem -> the checkout."""
     root = tempfile.mkdtemp(prefix="itms-cem-bench-")
     atexit.register(shutil.rmtree, root, True)
-    os.makedirs(os.path.join(root, "ansible_collections", "itms"))
-    os.symlink(REPO, os.path.join(root, "ansible_collections", "itms", "cem"))
-    return root
+    return link_farm(root)
 
 
 def install():

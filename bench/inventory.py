@@ -2,26 +2,32 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The itms.cem.cmdb inventory plugin against a static YAML inventory of the same hosts and variables.
 
-    python bench/inventory.py [--computers 20000] [--quick] [--repeat 3] [--static-repeat 1] [--keep]
+    python bench/inventory.py [--computers 20000 [100000 ...]] [--quick] [--repeat 3] [--static-repeat 1]
+                              [--profile] [--keep]
 
-Run from the repository root with the project's venv active. In one temporary directory it builds a lab CMDB,
-writes the same hosts and variables as a static YAML inventory (derived independently with sqlite3), makes a
-collections link farm (T/ansible_collections/itms/cem -> this checkout) and an ansible.cfg that enables the
-jsonfile inventory cache, then times `ansible-inventory --list` side by side (the plugin runs in interleaved
-rounds, the median kept):
+Run from the repository root with the project's venv active. For each number of computers, in one temporary
+directory, it builds a lab CMDB, writes the same hosts and variables as a static YAML inventory (derived
+independently with sqlite3), makes a collections link farm (T/ansible_collections/itms/cem -> this checkout) and an
+ansible.cfg that enables the jsonfile inventory cache, then times `ansible-inventory --list` side by side (the plugin
+runs in interleaved rounds, the median kept):
 
   * the static YAML inventory;
   * the plugin, uncached (cache turned off);
+  * the plugin, uncached, with the compose, groups and keyed_groups of docs/inventory.md's complete inventory file;
   * the plugin with the cache on, first run (reads the CMDB and fills the cache);
-  * the plugin with the cache on, second run (served from the cache);
-  * for information, the plugin uncached with compose, groups and keyed_groups.
+  * the plugin with the cache on, second run (served from the cache).
 
-Prints the seconds and the ratios plugin/static and cached/uncached. It asserts nothing about time; it exits
-non-zero only when the runs list different numbers of hosts.
+Prints the seconds and the ratios plugin/static, constructed/plain (the same run with and without compose, groups
+and keyed_groups) and cached/uncached, then a summary line per number of computers. With --profile, the last
+constructed run is also made under cProfile and the functions that took the most time are listed. It asserts
+nothing about time; it exits non-zero only when the runs list different hosts, or the constructed groups differ
+from the ones derived with sqlite3.
 """
 import argparse
 import json
 import os
+import pstats
+import re
 import shutil
 import sqlite3
 import statistics
@@ -31,6 +37,9 @@ import tempfile
 import time
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _collection  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     from yaml import CSafeDumper as Dumper
@@ -65,15 +74,46 @@ cache_connection = {cache}
 cache_timeout = 3600
 """
 
+# The compose, groups and keyed_groups of docs/inventory.md's complete inventory file.
 CONSTRUCTED = {
-    "compose": {"ansible_host": "itms_computer_name ~ '.corp.example.com'"},
-    "groups": {"cem_configured_but_offline": "itms_cem_configured and not itms_is_on_internet"},
+    "compose": {
+        "ansible_host": "(itms_computer_name | lower) ~ '.corp.example.com'",
+        "ansible_connection": "'winrm'",
+    },
+    "groups": {
+        "cem_configured_but_offline": "itms_cem_configured and not itms_is_on_internet",
+        "intranet_http": "not itms_is_on_internet and not itms_https_mode",
+    },
     "keyed_groups": [
         {"key": "itms_gateway | default('none', true)", "prefix": "gateway"},
         {"key": "itms_connection_state", "prefix": "cem"},
         {"key": "(itms_authentication_type | default('unknown', true)) | lower", "prefix": "auth"},
     ],
 }
+SAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def expected_groups(hosts):
+    """{group: sorted hosts} of CONSTRUCTED, derived from the static variables without Ansible."""
+    groups = {}
+
+    def add(group, host):
+        groups.setdefault(SAFE.sub("_", group), []).append(host)
+
+    for host, v in hosts.items():
+        if v[PREFIX + "cem_configured"] and not v[PREFIX + "is_on_internet"]:
+            add("cem_configured_but_offline", host)
+        if not v[PREFIX + "is_on_internet"] and not v[PREFIX + "https_mode"]:
+            add("intranet_http", host)
+        add("gateway_" + (v[PREFIX + "gateway"] or "none"), host)
+        add("cem_" + v[PREFIX + "connection_state"], host)
+        add("auth_" + (v[PREFIX + "authentication_type"] or "unknown").lower(), host)
+    return dict((g, sorted(members)) for g, members in groups.items())
+
+
+def listed_groups(listed):
+    """{group: sorted hosts} of an `ansible-inventory --list` output (groups with hosts of their own)."""
+    return dict((g, sorted(v["hosts"])) for g, v in listed.items() if g != "_meta" and v.get("hosts"))
 
 
 def static_hosts(db):
@@ -151,19 +191,24 @@ def write_source(path, db, **extra):
         yaml.safe_dump(data, handle, sort_keys=False)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--computers", type=int, default=20000, help="computers in the lab CMDB (default 20000)")
-    parser.add_argument("--quick", action="store_true", help="2,000 computers, for a smoke run")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="rounds of the plugin runs (uncached, cache 1st, cache 2nd, interleaved); median kept")
-    parser.add_argument("--static-repeat", type=int, default=1, help="runs of the static YAML inventory (slow)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
-    args = parser.parse_args()
-    computers = 2000 if args.quick else args.computers
-    repeat = max(1, args.repeat)
-    static_repeat = max(1, args.static_repeat)
+def ratio(numerator, denominator):
+    return numerator / denominator if denominator else float("nan")
 
+
+def profile(cli, source, env, work, out_path, top=25):
+    """Run `ansible-inventory --list` under cProfile and print where the time went."""
+    stats_path = os.path.join(work, "constructed.prof")
+    with open(out_path, "w") as out:
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", stats_path, cli, "-i", source, "--list"], env=env,
+                       stdout=out, stderr=subprocess.DEVNULL, check=True)
+    print("  cProfile of the constructed run (top %d by own time, then by cumulative time):" % top)
+    for order in ("tottime", "cumulative"):
+        stats = pstats.Stats(stats_path, stream=sys.stdout)
+        stats.strip_dirs().sort_stats(order).print_stats(top)
+
+
+def bench(computers, args, cli, farm):
+    """Time one number of computers; returns (computers, hosts, static s, plain s, constructed s, cached s)."""
     work = tempfile.mkdtemp(prefix="itms-cem-bench-inventory-")
     try:
         # the lab CMDB, through its documented entry point
@@ -177,9 +222,7 @@ def main():
         with open(static_path, "w") as handle:
             yaml.dump({"all": {"hosts": expected}}, handle, Dumper=Dumper, default_flow_style=False)
 
-        # collections link farm and ansible.cfg with the jsonfile inventory cache
-        os.makedirs(os.path.join(work, "ansible_collections", "itms"))
-        os.symlink(REPO, os.path.join(work, "ansible_collections", "itms", "cem"))
+        # ansible.cfg with the jsonfile inventory cache
         cache_dir = os.path.join(work, "cache")
         config = os.path.join(work, "ansible.cfg")
         with open(config, "w") as handle:
@@ -190,13 +233,10 @@ def main():
         constructed = os.path.join(work, "constructed.cmdb.yml")
         write_source(constructed, db, **CONSTRUCTED)
 
-        env = dict(os.environ, ANSIBLE_CONFIG=config, ANSIBLE_COLLECTIONS_PATH=work, ANSIBLE_NOCOLOR="1",
+        env = dict(os.environ, ANSIBLE_CONFIG=config, ANSIBLE_COLLECTIONS_PATH=farm, ANSIBLE_NOCOLOR="1",
                    ANSIBLE_FORCE_COLOR="0")
         env.pop("ANSIBLE_INVENTORY_CACHE", None)
         no_cache = dict(env, ANSIBLE_INVENTORY_CACHE="false")
-        cli = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
-        if not os.path.exists(cli):
-            cli = shutil.which("ansible-inventory") or "ansible-inventory"
 
         def empty_cache():
             shutil.rmtree(cache_dir, ignore_errors=True)
@@ -204,48 +244,91 @@ def main():
         def out(name):
             return os.path.join(work, name + ".json")
 
-        static, uncached, cold, cached, constructed_run = (
-            Series(label) for label in ("static", "uncached", "cache, 1st run", "cache, 2nd run", "constructed"))
-        for _run in range(static_repeat):
+        static, uncached, constructed_run, cold, cached = (
+            Series(label) for label in ("static", "uncached", "constructed", "cache, 1st run", "cache, 2nd run"))
+        for _run in range(args.static_repeat):
             static.run([cli, "-i", static_path, "--list"], env, out("static"))
         # Interleaved rounds, so that drift in the machine's speed touches every kind of run alike.
-        for _run in range(repeat):
+        for _run in range(args.repeat):
             uncached.run([cli, "-i", source, "--list"], no_cache, out("uncached"))
+            constructed_run.run([cli, "-i", constructed, "--list"], no_cache, out("constructed"))
             empty_cache()
             cold.run([cli, "-i", source, "--list"], env, out("cold"))
             cached.run([cli, "-i", source, "--list"], env, out("cached"))
-        constructed_run.run([cli, "-i", constructed, "--list"], no_cache, out("constructed"))
 
-        runs = (static, uncached, cold, cached, constructed_run)
+        runs = (static, uncached, constructed_run, cold, cached)
         counts = [r.hosts for r in runs]
         hostvars = uncached.listed["_meta"]["hostvars"]
         differing = sum(1 for host, variables in expected.items()
                         if {k: _plain(v) for k, v in hostvars.get(host, {}).items()
                             if k.startswith(PREFIX)} != variables)
-        groups = len([g for g in constructed_run.listed if g not in ("_meta", "all", "ungrouped")])
+        groups = listed_groups(constructed_run.listed)
+        wrong_groups = groups != expected_groups(expected)
 
         print("ansible-inventory --list: %d computers in the lab CMDB, %d hosts with %d variables each"
               % (computers, counts[0], len(next(iter(expected.values()), {}))))
-        print("  static YAML inventory:              %7.2f s   (median of %d)" % (static.seconds, static_repeat))
+        print("  static YAML inventory:              %7.2f s   (median of %d)" % (static.seconds, args.static_repeat))
         print("  itms.cem.cmdb, uncached:            %7.2f s   plugin/static   %.2fx (target <= 0.5x)"
-              % (uncached.seconds, uncached.seconds / static.seconds))
+              % (uncached.seconds, ratio(uncached.seconds, static.seconds)))
+        print("  itms.cem.cmdb, uncached, with the documented compose (2), groups (2) and keyed_groups (3):")
+        print("                                      %7.2f s   constructed/plain %.2fx (goal <= 2x; %d groups)"
+              % (constructed_run.seconds, ratio(constructed_run.seconds, uncached.seconds), len(groups)))
         print("  itms.cem.cmdb, cache on, 1st run:   %7.2f s   (reads the CMDB, writes the cache)" % cold.seconds)
         print("  itms.cem.cmdb, cache on, 2nd run:   %7.2f s   cached/uncached %.2fx (target < 1x)"
-              % (cached.seconds, cached.seconds / uncached.seconds))
-        print("  (plugin runs: median of %d interleaved rounds; uncached %s, cached %s)"
-              % (repeat, " ".join("%.2f" % t for t in uncached.times), " ".join("%.2f" % t for t in cached.times)))
-        print("  for information, uncached with compose, 1 group and 3 keyed_groups (%d groups): %.2f s"
-              % (groups, constructed_run.seconds))
-        print("  host counts: static %d, uncached %d, cache 1st %d, cache 2nd %d, constructed %d" % tuple(counts))
+              % (cached.seconds, ratio(cached.seconds, uncached.seconds)))
+        print("  (plugin runs: median of %d interleaved rounds; uncached %s, constructed %s, cached %s)"
+              % (args.repeat, " ".join("%.2f" % t for t in uncached.times),
+                 " ".join("%.2f" % t for t in constructed_run.times), " ".join("%.2f" % t for t in cached.times)))
+        print("  host counts: static %d, uncached %d, constructed %d, cache 1st %d, cache 2nd %d" % tuple(counts))
         if differing:
             print("  note: %d host(s) have variables that differ from the static inventory" % differing)
+        if wrong_groups:
+            print("  note: the constructed groups differ from the ones derived with sqlite3")
+        if args.profile:
+            profile(cli, constructed, no_cache, work, out("profiled"))
         if args.keep:
             print("  kept %s" % work)
-        if len(set(counts)) != 1:
-            sys.exit("host counts differ")
+        sys.stdout.flush()
+        if len(set(counts)) != 1 or wrong_groups:
+            sys.exit("host counts or groups differ")
+        return computers, counts[0], static.seconds, uncached.seconds, constructed_run.seconds, cached.seconds
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--computers", type=int, nargs="+", default=[20000],
+                        help="computers in the lab CMDB, one or more numbers (default 20000)")
+    parser.add_argument("--quick", action="store_true", help="2,000 computers, for a smoke run")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of the plugin runs (uncached, constructed, cache 1st, cache 2nd, interleaved); "
+                             "median kept")
+    parser.add_argument("--static-repeat", type=int, default=1, help="runs of the static YAML inventory (slow)")
+    parser.add_argument("--profile", action="store_true", help="also profile a constructed run with cProfile")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directories and print their paths")
+    args = parser.parse_args()
+    sizes = [2000] if args.quick else args.computers
+    args.repeat = max(1, args.repeat)
+    args.static_repeat = max(1, args.static_repeat)
+
+    cli = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
+    if not os.path.exists(cli):
+        cli = shutil.which("ansible-inventory") or "ansible-inventory"
+    farm = tempfile.mkdtemp(prefix="itms-cem-bench-collections-")
+    try:
+        _collection.link_farm(farm)
+        results = [bench(computers, args, cli, farm) for computers in sizes]
+    finally:
+        shutil.rmtree(farm, ignore_errors=True)
+    if len(results) > 1:
+        print("summary (seconds; ratios):")
+        print("  computers   hosts    static    plain  constructed  cached   plain/static  constructed/plain")
+        for computers, hosts, static, plain, constructed, cached in results:
+            print("  %9d %7d %9.2f %8.2f %12.2f %7.2f %14.2fx %17.2fx"
+                  % (computers, hosts, static, plain, constructed, cached, ratio(plain, static),
+                     ratio(constructed, plain)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ description:
     C(itms_cem_configured), C(itms_gateway), C(itms_gateway_port), C(itms_last_success) and
     C(itms_authentication_type)."
 extends_documentation_fragment:
+  # cmdb_url, cmdb_password, cmdb_profile, cmdb_timeout and cmdb_encryption, as the modules have them; the options
+  # below add what an inventory plugin needs on top (ansible-core merges them per option)
+  - itms.cem.cmdb
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:
@@ -34,36 +37,12 @@ options:
     required: true
     choices: [itms.cem.cmdb]
   cmdb_url:
-    description:
-      - C(mssql://user@host[:port]/Symantec_CMDB) (through pymssql) or C(sqlite:///path) (the embedded lab CMDB).
-      - The URL must not hold a password; use O(cmdb_password).
-    type: str
-    required: true
     env:
       - name: ITMS_CMDB_URL
   cmdb_password:
-    description:
-      - Password of the SQL Server login. It never appears in messages.
-      - Prefer the environment variable (or a vaulted value) to writing it in the inventory file.
-    type: str
     secret: true
     env:
       - name: ITMS_CMDB_PASSWORD
-  cmdb_profile:
-    description:
-      - Path of a YAML schema profile on the controller, merged over the built-in profile of the tables
-        KB 440752 documents (see docs/profiles.md).
-      - Needed for the certificate kind (C(itms_authentication_type)), whose table is not publicly documented.
-    type: path
-  cmdb_timeout:
-    description: Seconds allowed for the login and for the query.
-    type: int
-    default: 30
-  cmdb_encryption:
-    description: TLS for the connection to SQL Server (FreeTDS C(encryption)); ignored for SQLite.
-    type: str
-    default: require
-    choices: [require, request, "off"]
   hostname:
     description:
       - Which column names the host. V(name) uses the computer name (plus O(host_domain)); V(guid) uses the resource
@@ -86,6 +65,12 @@ notes:
   - With O(cache=true) the rows read from the CMDB are kept by the cache plugin; a later run reads them instead of the
     CMDB. C(ansible-inventory --flush-cache) or O(cache_timeout) refreshes them, and so does changing O(cmdb_url)
     or the profile.
+  - Each O(compose), O(groups) and O(keyed_groups) expression is evaluated once per distinct value of the variables
+    it reads (the plugin's variables, composed variables, C(inventory_hostname)), and its outcome is applied to
+    every host with the same values. An expression that reads any other name (such as C(group_names) or an extra
+    variable), calls C(lookup), C(query), C(q) or C(now), or uses a C(random) or C(shuffle) like filter is
+    evaluated for every host.
+  - A run that takes longer than 5 seconds prints a progress line on stderr every 5 seconds.
 seealso:
   - name: The CMDB inventory guide
     description: Inventory file, variables, grouping and caching (docs/inventory.md in the collection).
@@ -141,16 +126,18 @@ keyed_groups:
 
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import re  # noqa: E402
+import time  # noqa: E402
 from operator import itemgetter  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.unsafe_proxy import wrap_var  # noqa: E402
+from ansible.utils.vars import load_extra_vars  # noqa: E402
 
-from ansible_collections.itms.cem.plugins.module_utils import _queries  # noqa: E402
+from ansible_collections.itms.cem.plugins.module_utils import _queries, _secrets  # noqa: E402
 from ansible_collections.itms.cem.plugins.module_utils._errors import CemError  # noqa: E402
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile  # noqa: E402
+from ansible_collections.itms.cem.plugins.plugin_utils._constructed import constructor  # noqa: E402
 
 # Columns of _queries' inventory_hosts query, in the order the loop below unpacks them.
 COLUMNS = ("guid", "name", "is_on_internet", "https_mode", "cem_configured", "gateway", "gateway_port",
@@ -161,23 +148,26 @@ VARIABLES = ("guid", "computer_name", "connection_state", "is_on_internet", "htt
 # Bumped when the shape of what is cached changes, so an old cache entry is read as a miss.
 CACHE_FORMAT = 1
 
-_TEMPLATE_CHARS = re.compile(u"[{}]")
-_COMPILED_TEMPLATES_MAX = 512
+# Progress on stderr: a line every PROGRESS_EVERY seconds of a run, the clock read every PROGRESS_CHECK computers.
+PROGRESS_EVERY = 5.0
+PROGRESS_CHECK = 500
+_clock = time.monotonic  # a module attribute, so that tests can put a fake clock here
 
-
-_PLAIN_SCALARS = frozenset((bool, int, float, type(None)))
+# Exactly these classes: a value of one of them carries no tag, so it is not trusted as a template. (A tagged value,
+# trusted or not, is of a subclass.)
+_UNTAGGED = frozenset((str, bool, int, float, type(None)))
 
 
 def make_unsafe(value):
     """Mark a value read from the CMDB as unsafe: it is never templated.
 
-    Numbers, booleans and None cannot hold a template, nor can a string without a brace ({{, {%, {#); those are
-    returned as they are, as community.general's make_unsafe does, which keeps the per-host cost low. Everything
-    else goes through wrap_var (on ansible-core 2.19 and later it removes any trust, so the value is never
-    templated; before 2.19 it wraps the value as AnsibleUnsafe).
+    On ansible-core 2.19 and later only a value tagged as trusted is templated. A plain str, bool, int, float or None
+    carries no tag and is returned as it is, which keeps the per-host cost low. Anything else (a string tagged as
+    trusted, as a trusting cache or driver could hand it over, or a container) goes through wrap_var, which removes
+    the trust whatever the text holds: {{, {% or {#, or no brace at all under a #jinja2: header that changes the
+    delimiters.
     """
-    kind = value.__class__
-    if kind in _PLAIN_SCALARS or (kind is str and _TEMPLATE_CHARS.search(value) is None):
+    if value.__class__ in _UNTAGGED:
         return value
     return wrap_var(value)
 
@@ -236,61 +226,48 @@ def rows_to_hosts(columns, rows, hostname="name", host_domain=None):
     return hosts, counts.collisions
 
 
-def _memoized(original):
-    """``original(text, options)`` with its results kept per (text, options); anything unusual goes straight through."""
-    cache = {}
+class Progress:
+    """Progress lines on stderr during a long run: one every PROGRESS_EVERY seconds, none on a short run."""
 
-    def compile_once(*args, **kwargs):
-        if kwargs or len(args) != 2:
-            return original(*args, **kwargs)
-        key = (str(args[0]), args[1])
-        try:
-            return cache[key]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable options
-            return original(*args)
-        result = original(*args)
-        if len(cache) < _COMPILED_TEMPLATES_MAX:
-            cache[key] = result
-        return result
+    def __init__(self, total, display, started, clock=None):
+        self.total = total
+        self.display = display
+        self.clock = clock or _clock
+        self.started = started
+        self.last = started
+        self.shown = False
 
-    return compile_once
+    def tick(self, done):
+        """``done`` computers are in: a line if PROGRESS_EVERY seconds passed since the last one (or the start)."""
+        now = self.clock()
+        if now - self.last >= PROGRESS_EVERY:
+            self.show(done, now)
 
+    def show(self, done, now):
+        self.display.display("itms.cem.cmdb: {0:,} of {1:,} computers added ({2:.0f} s)".format(
+            done, self.total, now - self.started), stderr=True)
+        self.last = now
+        self.shown = True
 
-def _memoize_template_compilation(templar):
-    """Compile each compose/groups/keyed_groups expression once per parse instead of once per host.
-
-    ansible-core 2.19's template engine compiles an expression with Jinja on every evaluation; for 20,000 hosts
-    and a few keyed_groups that is most of the run. The compiled form depends only on the expression text and the
-    template options, so it is kept for this plugin's own templar (other templars are not touched). Without the
-    expected engine methods nothing changes.
-    """
-    engine = getattr(templar, "_engine", None)
-    if engine is None or getattr(engine, "_itms_cem_memoized", False):
-        return
-    for name in ("_compile_expression", "_compile_template"):
-        original = getattr(engine, name, None)
-        if callable(original):
-            setattr(engine, name, _memoized(original))
-    engine._itms_cem_memoized = True  # pylint: disable=protected-access
+    def finish(self):
+        """The last line, when earlier ones were shown."""
+        if self.shown:
+            self.show(self.total, self.clock())
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = "itms.cem.cmdb"
+    _started = None  # when parse began, for the progress lines
 
     def verify_file(self, path):
         return super(InventoryModule, self).verify_file(path) and path.endswith(("cmdb.yml", "cmdb.yaml"))
 
     # -- reading the CMDB --------------------------------------------------------------------
     def _fail(self, exc):
-        """An AnsibleParserError with the typed error's message, never holding the password."""
-        message = str(exc)
-        password = self.get_option("cmdb_password")
-        if password:
-            message = message.replace(password, "********")
-        return AnsibleParserError("itms.cem.cmdb: %s" % message)
+        """An AnsibleParserError with the typed error's message, never holding a password in any spelling."""
+        secrets = [self.get_option("cmdb_password"), _secrets.url_password(self.get_option("cmdb_url"))]
+        return AnsibleParserError("itms.cem.cmdb: %s" % _secrets.scrub(exc, secrets))
 
     def _prepare(self):
         """The rendered inventory query and a fingerprint of where the rows come from (no database access)."""
@@ -321,33 +298,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             and isinstance(data.get("columns"), list) and isinstance(data.get("rows"), list)
 
     def parse(self, inventory, loader, path, cache=True):
+        self._started = _clock()
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._read_config_data(path)  # also sets up the cache plugin
 
+        failure = None
         try:
-            profile, rendered, fingerprint = self._prepare()
-            cache_key = self.get_cache_key(path)
-            user_cache_setting = self.get_option("cache")
-            attempt_to_read_cache = user_cache_setting and cache
-            cache_needs_update = user_cache_setting and not cache
-            data = None
-            if attempt_to_read_cache:
-                try:
-                    data = self._cache[cache_key]
-                except KeyError:
-                    data = None
-                if not self._usable(data, fingerprint):  # a miss, an old format, or another URL or profile
-                    data = None
-                    cache_needs_update = True
-            if data is None:
-                data = self._fetch(profile, rendered, fingerprint)
-            if cache_needs_update:
-                self._cache[cache_key] = data
+            data = self._rows(path, cache)
         except CemError as exc:
-            # The typed error's message says everything; the driver's own exception stays out of tracebacks.
-            raise self._fail(exc) from None
+            failure = self._fail(exc)
+        if failure is not None:
+            # Raised outside the except block: the typed error (whose text may hold what was scrubbed) is neither
+            # the cause nor the context of what Ansible shows, and the driver's exception stays out of tracebacks.
+            raise failure from None
 
         self._populate(data["columns"], data["rows"])
+
+    def _rows(self, path, cache):
+        profile, rendered, fingerprint = self._prepare()
+        cache_key = self.get_cache_key(path)
+        user_cache_setting = self.get_option("cache")
+        attempt_to_read_cache = user_cache_setting and cache
+        cache_needs_update = user_cache_setting and not cache
+        data = None
+        if attempt_to_read_cache:
+            try:
+                data = self._cache[cache_key]
+            except KeyError:
+                data = None
+            if not self._usable(data, fingerprint):  # a miss, an old format, or another URL or profile
+                data = None
+                cache_needs_update = True
+        if data is None:
+            data = self._fetch(profile, rendered, fingerprint)
+        if cache_needs_update:
+            self._cache[cache_key] = data
+        return data
 
     # -- filling the inventory ---------------------------------------------------------------
     def _populate(self, columns, rows):
@@ -357,29 +343,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
-        if compose or groups or keyed_groups:
-            _memoize_template_compilation(self.templar)
         add_host = self.inventory.add_host
         set_variable = self.inventory.set_variable
-        set_composite_vars = self._set_composite_vars
-        add_to_composed_groups = self._add_host_to_composed_groups
-        add_to_keyed_groups = self._add_host_to_keyed_groups
 
         missing = [c for c in COLUMNS if c not in columns]
         if missing:  # not from this plugin's own query or cache
             raise AnsibleParserError("itms.cem.cmdb: the inventory query returned no column(s) %s." % ", ".join(missing))
         counts = HostCounts()
-        hosts = iter_hosts(columns, rows, self.get_option("hostname"), self.get_option("host_domain"), counts)
-        for host, values in hosts:
+        # a list: its length is the total of the progress lines
+        hosts = list(iter_hosts(columns, rows, self.get_option("hostname"), self.get_option("host_domain"), counts))
+        extra = frozenset(load_extra_vars(self.loader)) if self.get_option("use_extra_vars") else frozenset()
+        construct = constructor(self, names, compose, groups, keyed_groups, strict, extra)
+        progress = Progress(len(hosts), self.display, self._started if self._started is not None else _clock())
+        check = PROGRESS_CHECK
+        for index, (host, values) in enumerate(hosts):
+            if index and not index % check:
+                progress.tick(index)
             host = add_host(make_unsafe(host))
             host_vars = dict(zip(names, map(make_unsafe, values)))
             # InventoryData has no call that sets several variables at once: one call per variable.
             for key, value in host_vars.items():
                 set_variable(host, key, value)
-            # composed variables first, so that groups and keyed_groups can use them
-            set_composite_vars(compose, host_vars, host, strict=strict)
-            add_to_composed_groups(groups, host_vars, host, strict=strict)
-            add_to_keyed_groups(keyed_groups, host_vars, host, strict=strict)
+            if construct is not None:
+                construct(host, host_vars)
+        progress.finish()
 
         if counts.collisions:
             self.display.warning(

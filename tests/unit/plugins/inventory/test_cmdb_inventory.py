@@ -8,6 +8,8 @@ pytest's default import mode needs unique basenames in directories without __ini
 import os
 import shutil
 import sqlite3
+import traceback
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -16,12 +18,15 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import inventory_loader
+from ansible.plugins.loader import fragment_loader, inventory_loader
 from ansible.template import Templar, is_trusted_as_template, trust_as_template
+from ansible.utils.plugin_docs import get_docstring
 from ansible.vars.manager import VariableManager
 
 from ansible_collections.itms.cem.plugins.inventory import cmdb as plugin_module
-from ansible_collections.itms.cem.plugins.module_utils import _cmdb
+from ansible_collections.itms.cem.plugins.plugin_utils import _constructed
+from ansible_collections.itms.cem.plugins.module_utils import _cmdb, _secrets
+from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError
 
 PASSWORD = "N0t-in-any-message-4711"
 AUTH = {1: "Permanent", 2: "Ephemeral", 3: "Both"}
@@ -234,36 +239,46 @@ def test_strict_reports_a_broken_expression(db, lab_profile_path, tmp_path):
     assert inventory.hosts and not [g for g in inventory.groups if g.startswith("x_")]
 
 
-def test_expressions_are_compiled_once_per_parse():
-    templar = Templar(loader=DataLoader())
-    engine = templar._engine  # pylint: disable=protected-access
-    calls = []
-    original = engine._compile_expression  # pylint: disable=protected-access
-
-    def counting(*args, **kwargs):
-        calls.append(args[0])
-        return original(*args, **kwargs)
-
-    engine._compile_expression = counting  # pylint: disable=protected-access
-    plugin_module._memoize_template_compilation(templar)  # pylint: disable=protected-access
-    # a second call changes nothing
-    plugin_module._memoize_template_compilation(templar)  # pylint: disable=protected-access
-    expression = trust_as_template("itms_gateway | default('none', true)")
-    results = []
-    for value in ("ig-emea", None, "ig-apac"):
-        templar.available_variables = {"itms_gateway": value}
-        results.append(templar.evaluate_expression(expression))
-    assert results == ["ig-emea", "none", "ig-apac"]
-    assert len(calls) == 1
-    templar.available_variables = {"a": 1}
-    assert templar.evaluate_conditional(trust_as_template("a == 1")) is True
-    templar.available_variables = {"a": 2}
-    assert templar.evaluate_conditional(trust_as_template("a == 1")) is False
-
-
 # -- unsafe values --------------------------------------------------------------------------------
 
-def test_remote_values_are_never_templated(db, lab_profile_path, tmp_path, monkeypatch):
+# One of each kind of Jinja markup: an expression, a statement, a comment, and an expression without a brace (a
+# #jinja2: header changes the delimiters). A template engine trusting any of them would turn the text into 49.
+TEMPLATE_TEXTS = ["{{ 7 * 7 }}", "{% if true %}49{% endif %}", "{# hidden #}49",
+                  "#jinja2: variable_start_string:'[[', variable_end_string:']]'\n[[ 7 * 7 ]]"]
+TEMPLATE_KINDS = ["expression", "statement", "comment", "jinja2-header"]
+
+
+@pytest.fixture
+def trusting_source(monkeypatch):
+    """Rows whose strings are trusted as templates, as a trusting cache plugin or driver could deliver them.
+
+    Values read from SQLite are never trusted on ansible-core 2.19, so without this a test of the plugin's own
+    marking would pass even if the plugin marked nothing.
+    """
+    run_rendered = plugin_module._queries.run_rendered
+
+    def trusting(*args, **kwargs):
+        result = run_rendered(*args, **kwargs)
+        result.rows = [[trust_as_template(v) if isinstance(v, str) else v for v in row] for row in result.rows]
+        return result
+
+    monkeypatch.setattr(plugin_module._queries, "run_rendered", trusting)
+
+
+def _as_a_play_sees_it(path, host, monkeypatch):
+    """The host's variables through InventoryManager (with its 2.19 wrapper), VariableManager; and a Templar."""
+    monkeypatch.setattr(C, "INVENTORY_ENABLED", ["itms.cem.cmdb"])
+    loader = DataLoader()
+    manager = InventoryManager(loader=loader, sources=[path])
+    assert manager.get_host(host) is not None, sorted(manager.hosts)[:5]
+    variables = VariableManager(loader=loader, inventory=manager).get_vars(host=manager.get_host(host))
+    return manager, variables, Templar(loader=loader, variables=variables)
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["rows-as-sqlite-gives-them", "rows-trusted"])
+def test_remote_values_are_never_templated(db, lab_profile_path, tmp_path, monkeypatch, request, trusted):
+    if trusted:
+        request.getfixturevalue("trusting_source")
     marker = tmp_path / "templated"
     _add_computer(db, "00000000-0000-4000-8000-000000000001", "{{ 7 * 7 }}",
                   gateway="{{ lookup('pipe', 'touch %s') }}" % marker)
@@ -278,23 +293,53 @@ def test_remote_values_are_never_templated(db, lab_profile_path, tmp_path, monke
     assert not is_trusted_as_template(host_vars["itms_gateway"])
     assert host_vars["shown_name"] == "{{ 7 * 7 }}"
 
-    # as a play sees it: InventoryManager (with its ansible-core 2.19 wrapper), VariableManager, Templar
-    monkeypatch.setattr(C, "INVENTORY_ENABLED", ["itms.cem.cmdb"])
-    loader = DataLoader()
-    manager = InventoryManager(loader=loader, sources=[path])
-    variables = VariableManager(loader=loader, inventory=manager).get_vars(host=manager.get_host("{{ 7 * 7 }}"))
-    templar = Templar(loader=loader, variables=variables)
+    # as a play sees it
+    _manager, variables, templar = _as_a_play_sees_it(path, "{{ 7 * 7 }}", monkeypatch)
     assert templar.template(trust_as_template("{{ itms_computer_name }}")) == "{{ 7 * 7 }}"
     assert templar.template(trust_as_template("{{ itms_gateway }}")) == "{{ lookup('pipe', 'touch %s') }}" % marker
     assert templar.template(variables["itms_computer_name"]) == "{{ 7 * 7 }}"
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("text", TEMPLATE_TEXTS, ids=TEMPLATE_KINDS)
+def test_trusted_rows_come_out_untrusted(db, lab_profile_path, tmp_path, monkeypatch, trusting_source, text):
+    _add_computer(db, "00000000-0000-4000-8000-000000000002", text, gateway=text)
+    path = _lab_config(tmp_path, db, lab_profile_path)
+    manager, variables, templar = _as_a_play_sees_it(path, text, monkeypatch)
+    host_vars = manager.get_host(text).vars
+    assert host_vars["itms_computer_name"] == host_vars["itms_gateway"] == text
+    assert [n for n, v in host_vars.items() if n.startswith("itms_") and is_trusted_as_template(v)] == []
+    for name in ("inventory_hostname", "itms_computer_name", "itms_gateway"):
+        assert templar.template(trust_as_template("{{ %s }}" % name)) == text, name
+    assert templar.template(trust_as_template("{{ itms_computer_name ~ '|' ~ itms_gateway }}")) == text + "|" + text
+    assert templar.template(trust_as_template("{{ itms_connection_state }}")) == "cem"
+
+
+@pytest.mark.parametrize("text", TEMPLATE_TEXTS, ids=TEMPLATE_KINDS)
+def test_populate_untrusts_trusted_rows(db, lab_profile_path, tmp_path, text):
+    """_populate on its own, fed rows whose every string is trusted, as a trusting cache could hand them over."""
+    plugin = inventory_loader.get("itms.cem.cmdb")
+    plugin.parse(InventoryData(), DataLoader(), _lab_config(tmp_path, db, lab_profile_path), cache=False)
+    plugin.inventory = inventory = InventoryData()
+    row = dict(guid="00000000-0000-4000-8000-000000000003", name=text, is_on_internet=1, https_mode=1,
+               cem_configured=1, gateway=text, gateway_port=443, last_success=text, authentication_type=text)
+    trusted = [trust_as_template(row[c]) if isinstance(row[c], str) else row[c] for c in plugin_module.COLUMNS]
+    plugin._populate(list(plugin_module.COLUMNS), [trusted])  # pylint: disable=protected-access
+    host = inventory.get_host(text)
+    for name in ("itms_computer_name", "itms_gateway", "itms_last_success", "itms_authentication_type"):
+        assert host.vars[name] == text, name
+    assert [n for n, v in host.vars.items() if n.startswith("itms_") and is_trusted_as_template(v)] == []
+    templar = Templar(loader=DataLoader(), variables=host.get_vars())
+    for name in ("inventory_hostname", "itms_computer_name", "itms_gateway", "itms_authentication_type"):
+        assert templar.template(trust_as_template("{{ %s }}" % name)) == text, name
+
+
 def test_make_unsafe_keeps_plain_values_and_untrusts_templates():
     for value in (None, True, 443, 1.5, "LT-000001"):
         assert plugin_module.make_unsafe(value) is value
-    templated = plugin_module.make_unsafe(trust_as_template("{{ 7 * 7 }}"))
-    assert templated == "{{ 7 * 7 }}" and not is_trusted_as_template(templated)
+    for text in TEMPLATE_TEXTS + ["{{", "{%", "{#", "}}"]:
+        unsafe = plugin_module.make_unsafe(trust_as_template(text))
+        assert unsafe == text and not is_trusted_as_template(unsafe), text
 
 
 # -- duplicates ----------------------------------------------------------------------------------
@@ -432,6 +477,131 @@ def test_password_from_the_environment_is_not_shown(tmp_path, monkeypatch):
         exc = exc.__cause__ or exc.__context__
     assert "Cannot reach SQL Server" in chain[0] and not any(PASSWORD in text for text in chain)
     assert info.value.__suppress_context__  # the driver's exception is not shown in tracebacks
+
+
+# Characters that URL-encode, so that the password has several spellings (as given, encoded, decoded).
+SECRET = "p@ss:w/rd %41+\u00fc"
+SECRET_URL = "mssql://sa:%s@sql01.example.com/Symantec_CMDB" % quote(SECRET, safe="")
+
+
+def _spellings(where):
+    """The spellings of the password the scrubber covers: those of the password as the option or the URL has it."""
+    given = _secrets.url_password(SECRET_URL) if where == "url" else SECRET
+    return set([SECRET, given] + _secrets.variants(given))
+
+
+def _refusing(spellings):
+    class Refusing:
+        """A CMDB client whose login fails with a message holding the password in every spelling."""
+
+        def __init__(self, url, password=None, **kwargs):
+            raise AuthError("SQL Server refused the login %r with password %s (%s)."
+                            % (url, password, " / ".join(sorted(spellings))),
+                            hint="The driver said: %s" % ", ".join(repr(s) for s in sorted(spellings)))
+
+    return Refusing
+
+
+def _exception_texts(exc):
+    """Every text an exception, its causes and contexts show: messages, reprs, args and formatted tracebacks."""
+    texts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        texts.extend([str(exc), repr(exc), repr(exc.args), str(getattr(exc, "message", "")),
+                      "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))])
+        texts.extend(_exception_texts(exc.__cause__))
+        exc = exc.__context__
+    return texts
+
+
+@pytest.mark.parametrize("where", ["option", "environment", "url"])
+def test_the_password_is_scrubbed_in_every_spelling(tmp_path, monkeypatch, where):
+    spellings = _spellings(where)
+    assert len(spellings) >= 3
+    monkeypatch.setattr(_cmdb, "CmdbClient", _refusing(spellings))
+    monkeypatch.delenv("ITMS_CMDB_PASSWORD", raising=False)
+    options = dict(cmdb_url="mssql://sa@sql01.example.com/Symantec_CMDB")
+    if where == "option":
+        options["cmdb_password"] = SECRET
+    elif where == "environment":
+        monkeypatch.setenv("ITMS_CMDB_PASSWORD", SECRET)
+    else:  # written into the URL (the real client refuses such a URL; a message may still show it)
+        options["cmdb_url"] = SECRET_URL
+    with pytest.raises(AnsibleParserError) as info:
+        _parse(_config(tmp_path, **options))
+    message = str(info.value)
+    assert message.startswith("itms.cem.cmdb: SQL Server refused the login") and "********" in message
+    assert [(s, t) for t in _exception_texts(info.value) for s in spellings if s in t] == []
+    assert info.value.__cause__ is None and info.value.__context__ is None  # the refused login is not in the chain
+
+
+# -- options from the doc fragment ----------------------------------------------------------------
+
+def test_documentation_merges_the_cmdb_fragment():
+    doc = get_docstring(plugin_module.__file__, fragment_loader, collection_name="itms.cem", plugin_type="inventory")[0]
+    options = doc["options"]
+    # the fragment's descriptions, types and defaults, with the plugin's environment variables and secret flag
+    assert options["cmdb_url"]["required"] is True and options["cmdb_url"]["type"] == "str"
+    assert options["cmdb_url"]["env"] == [{"name": "ITMS_CMDB_URL"}]
+    assert any("password in the URL is refused" in line for line in options["cmdb_url"]["description"])
+    assert options["cmdb_password"]["secret"] is True
+    assert options["cmdb_password"]["env"] == [{"name": "ITMS_CMDB_PASSWORD"}]
+    assert options["cmdb_password"]["description"][0].startswith("Password of the SQL Server login")
+    assert options["cmdb_profile"]["type"] == "raw"
+    assert options["cmdb_timeout"]["type"] == "int" and options["cmdb_timeout"]["default"] == 30
+    assert options["cmdb_encryption"]["default"] == "require"
+    assert options["cmdb_encryption"]["choices"] == ["require", "request", "off"]
+    # ansible.builtin.constructed and ansible.builtin.inventory_cache, and the plugin's own
+    assert {"compose", "groups", "keyed_groups", "strict", "use_extra_vars", "leading_separator", "cache",
+            "cache_plugin", "cache_timeout", "cache_connection", "cache_prefix", "plugin", "hostname", "host_domain",
+            "variable_prefix"} <= set(options)
+
+
+def test_options_from_the_environment_through_the_inventory_manager(db, raw, lab_profile_path, tmp_path, monkeypatch):
+    """As ansible-inventory reads a source: the URL and the password from the environment, the rest defaulted."""
+    seen = {}
+    real = _cmdb.CmdbClient
+
+    def recording(url, **kwargs):
+        seen.update(kwargs, url=url)
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(_cmdb, "CmdbClient", recording)
+    monkeypatch.setenv("ITMS_CMDB_URL", "sqlite:///" + db)
+    monkeypatch.setenv("ITMS_CMDB_PASSWORD", PASSWORD)
+    monkeypatch.setattr(C, "INVENTORY_ENABLED", ["itms.cem.cmdb"])
+    manager = InventoryManager(loader=DataLoader(), sources=[_config(tmp_path, cmdb_profile=lab_profile_path)])
+    managed = raw.execute("SELECT COUNT(*) FROM vComputer WHERE IsManaged = 1").fetchone()[0]
+    assert len(manager.hosts) == managed
+    assert seen == dict(url="sqlite:///" + db, password=PASSWORD, timeout=30, encryption="require")
+
+
+@pytest.mark.parametrize("spec", ["home", "mapping"])
+def test_profile_from_the_home_directory_or_as_a_mapping(db, raw, lab_profile_path, tmp_path, monkeypatch, spec):
+    """cmdb_profile is raw (a path or a mapping, as for the modules); a path starting with ~ is expanded."""
+    if spec == "home":
+        home = tmp_path / "home"
+        (home / "profiles").mkdir(parents=True)
+        shutil.copy(lab_profile_path, str(home / "profiles" / "cmdb.yml"))
+        monkeypatch.setenv("HOME", str(home))
+        profile = "~/profiles/cmdb.yml"
+    else:
+        with open(lab_profile_path) as handle:
+            profile = yaml.safe_load(handle)
+    inventory = _parse(_config(tmp_path, cmdb_url="sqlite:///" + db, cmdb_profile=profile))
+    kinds = set(h.vars["itms_authentication_type"] for h in inventory.hosts.values())
+    assert {"Permanent", "Ephemeral", "Both"} <= kinds  # only the lab profile maps the certificate kind
+
+
+def test_the_plugin_uses_no_private_template_engine_api():
+    # _constructed calls only Constructable's documented helpers (_set_composite_vars, ...), never the engine
+    for path in (plugin_module.__file__, _constructed.__file__):
+        with open(path) as handle:
+            source = handle.read()
+        for private in ("_engine", "_compile_expression", "_compile_template", "templar._", "_AnsibleCollectionFinder"):
+            assert private not in source, (path, private)
+    with open(plugin_module.__file__) as handle:
+        assert "protected-access" not in handle.read()
 
 
 def test_profile_that_does_not_match_the_cmdb(db, tmp_path):
