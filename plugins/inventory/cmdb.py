@@ -218,14 +218,6 @@ def iter_hosts(columns, rows, hostname="name", host_domain=None, counts=None):
                      last, auth)
 
 
-def rows_to_hosts(columns, rows, hostname="name", host_domain=None):
-    """Pure: ([(host name, {variable without prefix: value})], number of same-name computers left out)."""
-    counts = HostCounts()
-    hosts = [(host, dict(zip(VARIABLES, values)))
-             for host, values in iter_hosts(columns, rows, hostname, host_domain, counts)]
-    return hosts, counts.collisions
-
-
 class Progress:
     """Progress lines on stderr during a long run: one every PROGRESS_EVERY seconds, none on a short run."""
 
@@ -289,6 +281,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             result = _queries.run_rendered(client, rendered, profile)
         finally:
             client.close()
+        for warning in client.warnings:  # such as a SQL Server login that may write
+            self.display.warning("itms.cem.cmdb: %s" % warning)
         # The raw rows, JSON-safe, so that every cache plugin can keep them.
         return dict(format=CACHE_FORMAT, source=fingerprint, columns=list(result.columns), rows=result.rows)
 

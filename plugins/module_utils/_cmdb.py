@@ -168,8 +168,6 @@ _PROGRESS_STEPS = 10000  # SQLite virtual machine steps between two looks at the
 
 
 class SqliteBackend:
-    dialect = "sqlite"
-
     def __init__(self, cmdb_url, timeout):
         self.path = cmdb_url.path
         self.timeout = timeout
@@ -278,8 +276,6 @@ _WRITE_PERMISSIONS_SQL = "SELECT " + ", ".join("HAS_PERMS_BY_NAME(DB_NAME(), 'DA
 
 
 class MssqlBackend:
-    dialect = "tsql"
-
     def __init__(self, cmdb_url, password, timeout, encryption, connect=None):
         connect = connect or (pymssql.connect if HAS_PYMSSQL else None)
         if connect is None:

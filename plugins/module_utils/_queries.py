@@ -46,7 +46,6 @@ LAN_ACTIVE = "LAN Mode Active (Internal Network)"
 
 # Labels produced by the catalog for derived categories.
 CONNECTION_TYPES = ("Internet Gateway (CEM)", "Intranet HTTPS", "Intranet HTTP")
-AUTHENTICATION_TYPES = ("Permanent", "Ephemeral", "Both")
 
 _CONNECTION_TYPE_CASE = """CASE
 WHEN nz.{C:network_zone.is_on_internet} = 1 THEN 'Internet Gateway (CEM)'

@@ -24,14 +24,10 @@ import json
 import os
 import re
 import tempfile
+from html import escape as _html_escape
 
 from ansible_collections.itms.cem.plugins.module_utils import _queries
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, NotFound
-
-try:
-    from html import escape as _html_escape
-except ImportError:  # pragma: no cover
-    from cgi import escape as _html_escape  # type: ignore
 
 
 def _esc(value):

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "********"
 
@@ -32,12 +32,26 @@ def url_password(url):
     return password or None
 
 
+# What URL and form encoders leave unencoded: nothing, a path's '/', a user-info's sub-delims and ':' (RFC 3986),
+# and the ':' and '@' that some tools leave alone.
+_SAFE_SETS = ("", "/", ":", "@", "@:", "/@:", "!$&'()*+,;=:", "!$&'()*+,;=:@")
+
+
 def variants(secret):
-    """The spellings of ``secret`` that a message may hold, longest first."""
+    """The spellings of ``secret`` that a message may hold, longest first.
+
+    The secret as given and decoded (a password copied from a URL is percent-encoded), and each of those encoded
+    the ways URL and form encoders do (everything, or all but the characters a user-info or a path may hold,
+    spaces as %20 or +).
+    """
     if not secret:
         return []
-    secret = str(secret)
-    found = set([secret, quote(secret, safe=""), quote(secret, safe="@:!$&'()*+,;="), unquote(secret)])
+    found = set()
+    for base in (str(secret), unquote(str(secret))):
+        found.add(base)
+        for safe in _SAFE_SETS:
+            found.add(quote(base, safe=safe))
+            found.add(quote_plus(base, safe=safe))
     return sorted((s for s in found if s), key=len, reverse=True)
 
 

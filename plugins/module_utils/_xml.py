@@ -43,12 +43,6 @@ def child(element, name):
     return None
 
 
-def child_text(element, name):
-    """The stripped text of the first child named ``name``: None when there is no such child."""
-    node = child(element, name)
-    return None if node is None else (node.text or "").strip()
-
-
 def first(element, name):
     """The first element of ``element``'s subtree (itself included) whose local name is ``name``, or None."""
     if element is None:

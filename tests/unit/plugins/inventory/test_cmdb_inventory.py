@@ -370,8 +370,10 @@ def test_iter_hosts_rules():
         ("g3", None, 0, 1, 0, None, None, None, None),     # no name
         ("g4", "LT-2", None, None, 0, None, None, None, None),  # no Network Zone row
     ]
-    hosts, collisions = plugin_module.rows_to_hosts(columns, rows)
-    assert [h for h, _v in hosts] == ["PC", "LT-2"] and collisions == 1
+    found = plugin_module.HostCounts()
+    hosts = [(host, dict(zip(plugin_module.VARIABLES, values)))
+             for host, values in plugin_module.iter_hosts(columns, rows, counts=found)]
+    assert [h for h, _v in hosts] == ["PC", "LT-2"] and found.collisions == 1 and found.unnamed == 1
     assert hosts[0][1]["gateway"] == "ig" and hosts[0][1]["connection_state"] == "cem"
     assert hosts[1][1] == dict(guid="g4", computer_name="LT-2", connection_state="lan", is_on_internet=False,
                                https_mode=False, cem_configured=False, gateway=None, gateway_port=None,
@@ -633,3 +635,15 @@ def test_verify_file(tmp_path):
     assert plugin.verify_file(_config(tmp_path, "cmdb.yaml"))
     assert not plugin.verify_file(_config(tmp_path, "hosts.yml"))
     assert not plugin.verify_file(str(tmp_path / "absent.cmdb.yml"))
+
+
+def test_the_clients_warnings_are_shown(db, lab_profile_path, tmp_path, warnings, monkeypatch):
+    """A warning of the CMDB client (such as a SQL Server login that may write) reaches the user."""
+    class WarningClient(_cmdb.CmdbClient):
+        def __init__(self, *args, **kwargs):
+            super(WarningClient, self).__init__(*args, **kwargs)
+            self.warnings.append("The SQL Server login 'svc' may INSERT in sql01:1433/Symantec_CMDB.")
+
+    monkeypatch.setattr(_cmdb, "CmdbClient", WarningClient)
+    _parse(_lab_config(tmp_path, db, lab_profile_path))
+    assert warnings == ["itms.cem.cmdb: The SQL Server login 'svc' may INSERT in sql01:1433/Symantec_CMDB."]

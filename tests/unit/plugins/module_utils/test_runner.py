@@ -123,6 +123,16 @@ def test_url_password(url, password):
     assert _secrets.url_password(url) == password
 
 
+@pytest.mark.parametrize("written", [SECRET, _secrets.quote(SECRET, safe=""), _secrets.quote(SECRET, safe="@:")])
+def test_scrub_a_url_password_in_every_spelling(written):
+    """A password as written in a URL (any encoding), decoded, or encoded again another way, is masked."""
+    decoded = _secrets.unquote(written)
+    spellings = set([written, decoded] + [f(decoded, safe=safe) for f in (_secrets.quote, _secrets.quote_plus)
+                                          for safe in ("", "@:", "/@:", "!$&'()*+,;=:")])
+    for spelling in spellings:
+        assert _secrets.scrub("<%s>" % spelling, [written]) == "<********>", spelling
+
+
 def test_scrub_every_spelling():
     text = "a %s b %s c %s" % (SECRET, _secrets.quote(SECRET, safe=""), _secrets.quote(SECRET, safe="@:!$&'()*+,;="))
     scrubbed = _secrets.scrub(text, [SECRET])
