@@ -19,6 +19,13 @@ def build_parser():
     p_cmdb.add_argument("--db", required=True, help="path of the SQLite file to write (replaced if present)")
     p_cmdb.set_defaults(func=lambda a: cmdb.command(a.db, a.computers, a.seed))
 
+    p_add = sub.add_parser("add-computer", help="add one managed computer on the Internet to a lab CMDB")
+    p_add.add_argument("--db", required=True, help="the lab CMDB (SQLite) to change")
+    p_add.add_argument("--guid", required=True, help="its resource GUID")
+    p_add.add_argument("--name", required=True, help="its computer name")
+    p_add.add_argument("--gateway", help="its current Internet Gateway (none if not given)")
+    p_add.set_defaults(func=lambda a: cmdb.add_computer(a.db, a.guid, a.name, gateway=a.gateway))
+
     services.add_subcommands(sub)
     return parser
 

@@ -154,6 +154,22 @@ INSERTS = {
 }
 
 
+def add_computer(path, guid, name, managed=True, on_internet=True, gateway=None):
+    """Add one computer to an existing lab CMDB, with its Network Zone inventory and, given ``gateway``, a current
+    gateway row: for rehearsing a change between two reports or two inventory runs."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(INSERTS["vComputer"], (guid, name, "corp.example.com", "10.9.9.9", "Windows 11 Enterprise",
+                                                1 if managed else 0))
+            conn.execute(INSERTS["Inv_AeX_AC_Network_Zone"], (guid, 1 if on_internet else 0, 1, 1, 1, "TLS 1.3"))
+            if gateway:
+                conn.execute(INSERTS["Inv_AeX_AC_InternetGatewayDetails"],
+                             (guid, gateway, 443, 1 if on_internet else 0, _stamp(BASE_TIME)))
+    finally:
+        conn.close()
+
+
 def write(path, computers, seed):
     """Write the lab CMDB to ``path`` atomically (a half-written file never replaces a good one)."""
     if not MIN_COMPUTERS <= computers <= MAX_COMPUTERS:

@@ -67,7 +67,7 @@ print("inventory: %d hosts, %d in cem_cem, as in sqlite3; the report: %d compute
 PY
 
 # modules one by one, with the bad input cases
-ansible-playbook -i ../../inventory tests.yml -e "lab_db=$db" -e "lab_profile=$profile" -e "work=$work" "$@"
+ansible-playbook -i ../../inventory tests.yml -e "lab=$lab" -e "lab_db=$db" -e "lab_profile=$profile" -e "work=$work" "$@"
 
 # the SQL Server password never appears, even at -vvv
 secret='S3cret-never-shown-4711'

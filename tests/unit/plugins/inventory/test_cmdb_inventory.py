@@ -27,6 +27,7 @@ from ansible_collections.itms.cem.plugins.inventory import cmdb as plugin_module
 from ansible_collections.itms.cem.plugins.plugin_utils import _constructed
 from ansible_collections.itms.cem.plugins.module_utils import _cmdb, _secrets
 from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError
+from itms_lab import cmdb as lab_cmdb  # tests/lab is on sys.path (tests/unit/conftest.py)
 
 PASSWORD = "N0t-in-any-message-4711"
 AUTH = {1: "Permanent", 2: "Ephemeral", 3: "Both"}
@@ -94,16 +95,8 @@ def _expected_vars(raw, guid):
     }
 
 
-def _add_computer(db, guid, name, managed=1, online=1, gateway="ig-emea.cem.example.com"):
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("INSERT INTO vComputer VALUES (?, ?, 'corp.example.com', '10.9.9.9', 'Windows 11 Enterprise', ?)",
-                     (guid, name, managed))
-        conn.execute("INSERT INTO Inv_AeX_AC_Network_Zone ([_ResourceGuid], [IsOnInternet], [InternetModeSupported], "
-                     "[AppliedPolicyCount], [HTTPSMode], [TLS]) VALUES (?, ?, 1, 1, 1, 'TLS 1.2')", (guid, online))
-        conn.execute("INSERT INTO Inv_AeX_AC_InternetGatewayDetails ([_ResourceGuid], [Gateway], [Port], [Current], "
-                     "[Last Success]) VALUES (?, ?, 443, 1, '2026-11-01 11:00:00')", (guid, gateway))
-    conn.close()
+def _add_computer(db, guid, name, gateway="ig-emea.cem.example.com"):
+    lab_cmdb.add_computer(db, guid, name, gateway=gateway)
 
 
 @pytest.fixture

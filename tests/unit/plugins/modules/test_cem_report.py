@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.modules import cem_report
+from itms_lab import cmdb as lab_cmdb  # tests/lab is on sys.path (tests/unit/conftest.py)
 
 FORMATS = ["json", "csv", "html"]
 
@@ -55,13 +56,7 @@ def _modes(args):
 
 def _add_computer(db_path, name="LT-999999", guid="00000000-0000-4000-8000-000000000001"):
     """A managed computer on the Internet: one more computer, row and CEM-active computer in connection_state."""
-    db = sqlite3.connect(db_path)
-    db.execute("INSERT INTO vComputer VALUES (?, ?, 'corp.example.com', '10.0.0.1', 'Windows 11 Enterprise', 1)",
-               (guid, name))
-    db.execute("INSERT INTO Inv_AeX_AC_Network_Zone ([_ResourceGuid], [IsOnInternet], [InternetModeSupported], "
-               "[AppliedPolicyCount], [HTTPSMode], [TLS]) VALUES (?, 1, 1, 1, 1, 'TLS 1.3')", (guid,))
-    db.commit()
-    db.close()
+    lab_cmdb.add_computer(db_path, guid, name)
 
 
 def test_cem_report_check_run_repeat(run_module, args, tmp_path):
