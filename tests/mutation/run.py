@@ -249,10 +249,13 @@ def main():
         return 0
 
     copies = [make_copy() for _job in range(max(1, args.jobs))]
+    limits = {}  # a mutant that makes a loop endless is killed by a timeout: 3 times what the tests take, 20 s at least
     for name in names:  # the unmutated tests must pass first, or nothing below means anything
+        begun = time.time()
         if run_tests(copies[0], TARGETS[name][2], 600) != "passed":
             print("mutation: the tests of %s fail without any mutation; fix them first" % name)
             return 2
+        limits[name] = max(20.0, 3 * (time.time() - begun))
     free = list(copies)
     results = {}
     started = time.time()
@@ -266,7 +269,7 @@ def main():
         try:
             with open(target_file, "w") as handle:
                 handle.write(mutated_source(tree, mutant))
-            outcome = run_tests(root, tests, 300)
+            outcome = run_tests(root, tests, limits[name])
         finally:
             with open(target_file, "w") as handle:
                 handle.write(original)
