@@ -48,7 +48,6 @@ def run_module(module, run, connect, stats_key):
             failure = exc.to_fail_json()
             _report(module, client, failure, stats_key)
             module.fail_json(**failure)
-        result = dict(result)
         _report(module, client, result, stats_key)
         if diff is not None:
             result["diff"] = diff

@@ -21,20 +21,20 @@ MASK = "********"
 
 def url_password(url):
     """The password written into ``url``'s user-info (``scheme://user:password@host``), or None."""
-    if not isinstance(url, str) or "://" not in url:
+    if not isinstance(url, str):
         return None
     try:
-        password = urlsplit(url.strip()).password
-    except ValueError:  # a malformed netloc still may hold the text after the first ':' of the user-info
-        netloc = url.split("://", 1)[1].split("/", 1)[0]
-        userinfo = netloc.rpartition("@")[0]
-        password = userinfo.split(":", 1)[1] if ":" in userinfo else None
+        password = urlsplit(url).password
+    except ValueError:  # an unbalanced [ in the host; the user-info before it may still hold a password
+        userinfo = url.partition("//")[2].partition("/")[0].rpartition("@")[0]
+        password = userinfo.partition(":")[2]
     return password or None
 
 
-# What URL and form encoders leave unencoded: nothing, a path's '/', a user-info's sub-delims and ':' (RFC 3986),
-# and the ':' and '@' that some tools leave alone.
-_SAFE_SETS = ("", "/", ":", "@", "@:", "/@:", "!$&'()*+,;=:", "!$&'()*+,;=:@")
+# What URL and form encoders leave unencoded (each also with spaces as '+'): nothing (urlencode, quote(s, safe='')),
+# a path's '/' (quote's default), the ':' and '@' some tools keep, a user-info's sub-delims and ':' (RFC 3986), and a
+# path segment's (pchar: the same and '@').
+ENCODER_SAFE_SETS = ("", "/", ":@", "!$&'()*+,;=:", "!$&'()*+,;=:@")
 
 
 def variants(secret):
@@ -49,7 +49,7 @@ def variants(secret):
     found = set()
     for base in (str(secret), unquote(str(secret))):
         found.add(base)
-        for safe in _SAFE_SETS:
+        for safe in ENCODER_SAFE_SETS:
             found.add(quote(base, safe=safe))
             found.add(quote_plus(base, safe=safe))
     return sorted((s for s in found if s), key=len, reverse=True)

@@ -101,9 +101,10 @@ _AMBIGUOUS_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u20
 _NOT_ASCII = re.compile("[^\x00-\x7f]")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_@#$]*")
 _VARIABLE = re.compile(r"[@#][A-Za-z0-9_@#$]*")
-# A number, money or binary literal and whatever letters stick to it: T-SQL ends a number where a keyword may begin
-# (SELECT 1DELETE FROM t, SELECT 1e5DELETE FROM t, SELECT 0xAINSERT ...), so every word inside it is a candidate.
-_NUMBER = re.compile(r"(?:[0-9]|\.[0-9]|\$)[A-Za-z0-9_@#$.]*")
+# A number or binary literal and whatever sticks to it: T-SQL ends a number where a keyword may begin (SELECT 1DELETE
+# FROM t, SELECT 1e5DELETE FROM t, SELECT 0xAINSERT ...), so every word inside it is a candidate. A money sign or a
+# leading dot before the digits changes nothing: the scan skips it and reads the digits from there.
+_NUMBER = re.compile(r"[0-9][A-Za-z0-9_@#$.]*")
 _GO_LINE = re.compile(r"^[ \t]*GO(?![A-Za-z0-9_@#$])", re.I | re.M)
 
 
@@ -114,10 +115,10 @@ def require_sqlglot():
 
 
 def _write_node_types():
+    """The sqlglot node types that write or change the session, of those its T-SQL reader produces."""
     names = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Execute",
              "TruncateTable", "Into", "Grant", "Revoke", "Transaction", "Commit", "Rollback", "Use",
-             "Set", "LoadData", "Copy", "Attach", "Detach", "Pragma", "Analyze", "Declare", "Kill",
-             "NextValueFor")
+             "Set", "Copy", "Pragma", "Analyze", "Declare", "Kill", "NextValueFor")
     return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
 
 
@@ -192,11 +193,11 @@ def _words(code):
             match = _WORD.match(code, i)
             yield match.group(), i
             i = match.end()
-        elif ch.isdigit() or ch == "$" or (ch == "." and code[i + 1:i + 2].isdigit()):
+        elif ch.isdigit():
             match = _NUMBER.match(code, i)
             token = match.group()
             for k in range(len(token)):
-                if token[k].isalpha() or token[k] == "_":
+                if token[k].isalpha():  # "1_DELETE" holds the word DELETE as much as "1DELETE" does
                     yield _WORD.match(token, k).group(), i + k
             i = match.end()
         else:
@@ -276,13 +277,12 @@ def check_read_only(sql):
             raise InputError("Only a read-only SELECT is accepted; this is a %s statement."
                              % statement.key.upper(), hint=_REFUSE_HINT)
         _check_tree(statement)
-    except (ParseError, TokenError) as exc:
+    except (ParseError, TokenError) as exc:  # sqlglot's first line says what and where; the rest repeats the SQL
         raise InputError("The SQL could not be parsed as one T-SQL SELECT: %s"
                          % _short(str(exc).splitlines()[0], 200),
                          hint="Only a single read-only SELECT is accepted.")
     except RecursionError:  # sqlglot recurses per level of parentheses
         raise _too_deep()
-    return statement
 
 
 def _too_deep():

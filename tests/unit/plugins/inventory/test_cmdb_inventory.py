@@ -640,3 +640,31 @@ def test_the_clients_warnings_are_shown(db, lab_profile_path, tmp_path, warnings
     monkeypatch.setattr(_cmdb, "CmdbClient", WarningClient)
     _parse(_lab_config(tmp_path, db, lab_profile_path))
     assert warnings == ["itms.cem.cmdb: The SQL Server login 'svc' may INSERT in sql01:1433/Symantec_CMDB."]
+
+
+def test_computers_without_a_name_are_left_out_with_one_warning(db, lab_profile_path, tmp_path, warnings):
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE vComputer SET Name = '' WHERE Name IN (SELECT Name FROM vComputer WHERE IsManaged = 1 "
+                     "ORDER BY Name LIMIT 3)")
+    conn.close()
+    inventory = _parse(_lab_config(tmp_path, db, lab_profile_path))
+    assert warnings == ["itms.cem.cmdb: 3 managed computer(s) have no name and are left out. Set 'hostname: guid' to "
+                        "include them."]
+    by_guid = _parse(_lab_config(tmp_path, db, lab_profile_path, hostname="guid"), cache=False)
+    assert len(by_guid.hosts) == len(inventory.hosts) + 3
+
+
+def test_rows_without_the_plugins_columns_are_refused(tmp_path):
+    """Rows that did not come from the plugin's own query (a cache entry of another shape) are refused."""
+    plugin = inventory_loader.get("itms.cem.cmdb")
+    plugin.inventory, plugin.loader = InventoryData(), DataLoader()
+    plugin._read_config_data(_config(tmp_path, cmdb_url="sqlite:///x.sqlite"))  # pylint: disable=protected-access
+    with pytest.raises(AnsibleParserError, match="returned no column.s. guid, name"):
+        plugin._populate(["other"], [])  # pylint: disable=protected-access
+
+
+def test_an_empty_variable_prefix(db, lab_profile_path, tmp_path):
+    inventory = _parse(_lab_config(tmp_path, db, lab_profile_path, variable_prefix=""))
+    host = next(iter(inventory.hosts.values()))
+    assert "computer_name" in host.vars and "itms_computer_name" not in host.vars

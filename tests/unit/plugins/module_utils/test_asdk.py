@@ -679,3 +679,18 @@ def test_argument_spec_env_fallbacks_and_no_log():
     assert spec["ns_password"]["fallback"][1] == ["ITMS_NS_PASSWORD"]
     assert spec["ns_auth"]["choices"] == ["ntlm", "negotiate", "kerberos"] and spec["ns_retries"]["default"] == 3
     assert "extra" in spec and "extra" not in _ns_args.NS_SPEC
+    # TLS verification is on unless the task turns it off; ns_url is required (or ITMS_NS_URL)
+    assert spec["validate_certs"]["default"] is True and spec["ns_url"]["required"] is True
+    assert spec["ns_timeout"]["default"] == 60 and spec["ns_binding"]["fallback"][1] == ["ITMS_NS_BINDING"]
+
+
+def test_connect_verifies_tls_by_default(monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    params = dict((k, v.get("default")) for k, v in _ns_args.NS_SPEC.items())
+    params.update(ns_url="https://ns.lab.example", ns_username="LAB\\u", ns_password="p")
+    client = _ns_args.connect(params)
+    try:
+        assert client.verify is True and client.timeout == 60 and client.retries == 3 and client.warnings == []
+    finally:
+        client.close()

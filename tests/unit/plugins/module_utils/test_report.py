@@ -329,3 +329,16 @@ def test_managed_computers_report(lab_db, lab_profile_path):
 def test_unknown_report():
     with pytest.raises(NotFound, match="connection_state"):
         _report.get_report("weekly")
+
+
+def test_write_if_changed_says_why_it_cannot_write(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="Cannot create the directory"):
+        _report.write_if_changed(str(blocker / "sub" / "r.json"), b"one", False, _move)
+
+    def refusing(tmp, dest):
+        raise OSError(13, "Permission denied")
+    with pytest.raises(InputError, match="Cannot write the report .*Permission denied"):
+        _report.write_if_changed(str(tmp_path / "r.json"), b"one", False, refusing)
+    assert sorted(os.listdir(str(tmp_path))) == ["not-a-directory"]  # no temporary file left behind

@@ -213,3 +213,27 @@ def test_password_in_cmdb_url_is_refused_and_masked(run_module, fake_pymssql, mo
     output = json.dumps(result)
     for spelling in _spellings(secret) | {"S3cr%40t-x", "S3cr@t-x"}:
         assert spelling not in output
+
+
+def test_connection_options_from_the_environment_and_their_defaults(run_module, fake_pymssql, warned, monkeypatch):
+    """cmdb_url and cmdb_password come from ITMS_CMDB_URL / ITMS_CMDB_PASSWORD; timeout and encryption defaults."""
+    monkeypatch.setenv("ITMS_CMDB_URL", "mssql://sa@sql01/Symantec_CMDB")
+    monkeypatch.setenv("ITMS_CMDB_PASSWORD", SECRET)
+    result, failed = run_module(cmdb_query.main, dict(sql="SELECT COUNT(*) AS n FROM vComputer"))
+    assert not failed and fake_pymssql["password"] == SECRET and fake_pymssql["server"] == "sql01"
+    assert fake_pymssql["timeout"] == 30 and fake_pymssql["login_timeout"] == 30
+    assert fake_pymssql["encryption"] == "require"
+    assert SECRET not in json.dumps(result)
+
+
+@pytest.mark.parametrize("encryption", ["request", "off"])
+def test_encryption_choices_reach_the_driver(run_module, fake_pymssql, warned, encryption):
+    result, failed = run_module(cmdb_query.main, dict(cmdb_url="mssql://sa@sql01/Symantec_CMDB", cmdb_password=SECRET,
+                                                      cmdb_encryption=encryption, sql="SELECT 1 AS n"))
+    assert not failed and fake_pymssql["encryption"] == encryption
+
+
+def test_cmdb_url_is_required(run_module, monkeypatch):
+    monkeypatch.delenv("ITMS_CMDB_URL", raising=False)
+    result, failed = run_module(cmdb_query.main, dict(sql="SELECT 1 AS n"))
+    assert failed and "cmdb_url" in result["msg"]
