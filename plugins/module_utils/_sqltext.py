@@ -91,9 +91,9 @@ STATEMENT_WORDS = frozenset(("RECEIVE", "SEND", "CONVERSATION", "DIALOG", "THROW
 
 REFUSED_KEYWORDS = (RESERVED_KEYWORDS - READ_ONLY_KEYWORDS) | STATEMENT_WORDS
 
-# Keywords that read as a value on their own (SELECT USER): an unquoted column of that name is the function.
-_NILADIC_FUNCTIONS = frozenset(("USER", "CURRENT_USER", "SESSION_USER", "SYSTEM_USER", "CURRENT_TIMESTAMP",
-                                "CURRENT_DATE"))
+# Keywords that read as a value on their own (SELECT USER): an unquoted column of that name is the function. sqlglot
+# reads CURRENT_USER, SESSION_USER, SYSTEM_USER, CURRENT_TIMESTAMP and CURRENT_DATE as functions already.
+_NILADIC_FUNCTIONS = frozenset(("USER",))
 
 # Characters SQL Server and this check could read differently around comments (a line break other than LF, NUL
 # that ends the text for the driver): refused anywhere. CR is accepted only as the first half of CRLF.
@@ -222,7 +222,7 @@ def _linked_server_name(node):
     if isinstance(node, exp.Dot) and not isinstance(node.parent, exp.Dot):
         parts = list(node.flatten())
         if len(parts) >= 4:
-            return ".".join(p.name if isinstance(p, exp.Identifier) else p.sql(dialect="tsql") for p in parts)
+            return ".".join(p.name for p in parts)
     return None
 
 
@@ -290,6 +290,17 @@ def _too_deep():
                       hint="Flatten it, for example with a common table expression (WITH).")
 
 
+# A closed string ('' is a quote inside it), [delimited name] (]] is a ] inside it) or "delimited name" ("" is a ").
+# Possessive (*+, Python 3.11): '[a]]' must not close at its first ']' by backtracking; for SQL Server it is unclosed.
+_CLOSED_LITERALS = {
+    "'": re.compile(r"'(?:[^']|'')*+'"),
+    "[": re.compile(r"\[(?:[^\]]|\]\])*+\]"),
+    '"': re.compile(r'"(?:[^"]|"")*+"'),
+}
+_LINE_COMMENT = re.compile(r"--[^\n]*\n?")
+_AT_NAME = re.compile(r"@(@?)(\w*)")  # @name is a placeholder; @@ROWCOUNT and friends are functions
+
+
 def _lex(sql):
     """Yield (kind, start, end, problem): 'literal' for strings, delimited names and comments, 'param' for @name
     placeholders, 'percent' for a bare '%'. ``problem`` is 'unclosed' or 'nested' (a comment in a comment,
@@ -297,63 +308,44 @@ def _lex(sql):
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
-        if ch == "'":
-            j = i + 1
-            while j < n:
-                if sql[j] == "'":
-                    if j + 1 < n and sql[j + 1] == "'":
-                        j += 2
-                        continue
-                    break
-                j += 1
-            yield ("literal", i, min(j + 1, n), None if j < n else "unclosed")
-            i = j + 1
-        elif ch == "[":
-            j = sql.find("]", i + 1)
-            while j != -1 and j + 1 < n and sql[j + 1] == "]":
-                j = sql.find("]", j + 2)
-            end = n if j == -1 else j + 1
-            yield ("literal", i, end, "unclosed" if j == -1 else None)
-            i = end
-        elif ch == '"':
-            j = sql.find('"', i + 1)
-            end = n if j == -1 else j + 1
-            yield ("literal", i, end, "unclosed" if j == -1 else None)
+        if ch in _CLOSED_LITERALS:
+            match = _CLOSED_LITERALS[ch].match(sql, i)
+            end = match.end() if match else n
+            yield ("literal", i, end, None if match else "unclosed")
             i = end
         elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            end = n if j == -1 else j + 1
+            end = _LINE_COMMENT.match(sql, i).end()
             yield ("literal", i, end, None)
             i = end
         elif sql.startswith("/*", i):
-            depth, nested, j = 1, False, i + 2
-            while j < n and depth:
-                if sql.startswith("/*", j):
-                    depth, nested, j = depth + 1, True, j + 2
-                elif sql.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            yield ("literal", i, j, "unclosed" if depth else "nested" if nested else None)
-            i = j
+            end, depth, nested = _block_comment_end(sql, i)
+            yield ("literal", i, end, "unclosed" if depth else "nested" if nested else None)
+            i = end
         elif ch == "@":
-            if i + 1 < n and sql[i + 1] == "@":  # @@SERVERNAME and friends
-                j = i + 2
-                while j < n and (sql[j].isalnum() or sql[j] == "_"):
-                    j += 1
-                i = j
-                continue
-            j = i + 1
-            while j < n and (sql[j].isalnum() or sql[j] == "_"):
-                j += 1
-            if j > i + 1:
-                yield ("param", i, j, None)
-            i = j
+            match = _AT_NAME.match(sql, i)
+            if match.group(2) and not match.group(1):
+                yield ("param", i, match.end(), None)
+            i = match.end()
         elif ch == "%":
             yield ("percent", i, i + 1, None)
             i += 1
         else:
             i += 1
+
+
+def _block_comment_end(sql, start):
+    """(end, depth left open, whether it nests) of the /* comment */ at ``start``: T-SQL nests them."""
+    depth, nested, j = 0, False, start
+    for match in re.finditer(r"/\*|\*/", sql[start:]):
+        if match.group() == "/*":
+            depth += 1
+            nested = nested or depth > 1
+        else:
+            depth -= 1
+        j = start + match.end()
+        if not depth:
+            return j, depth, nested
+    return len(sql), depth, nested
 
 
 def _scan(sql):

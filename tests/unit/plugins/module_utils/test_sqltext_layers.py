@@ -93,6 +93,7 @@ def test_the_parse_names_the_linked_server_it_refuses(sql, shown):
     "SELECT @update, @@ROWCOUNT AS n FROM #delete",  # variables and temporary tables are names
     "SELECT _delete FROM t",                   # a regular identifier may start with _
     "SELECT 1_000 AS n",
+    "SELECT Value, [Next] FROM t",               # VALUE alone, or after another word than NEXT, is a name
 ])
 def test_the_text_scan_reads_words_as_sql_server_does(sql):
     _sqltext._check_text(sql)  # pylint: disable=protected-access
@@ -143,6 +144,14 @@ def test_a_parse_error_shows_its_first_line_cut_to_200_characters(monkeypatch):
 
 @pytest.mark.parametrize("sql,tokens", [
     ("'it''s' x", [("literal", 0, 7, None)]),
+    ("'' x", [("literal", 0, 2, None)]),
+    ("'a''' x", [("literal", 0, 5, None)]),
+    ("'a''", [("literal", 0, 4, "unclosed")]),
+    ("'a'[b]", [("literal", 0, 3, None), ("literal", 3, 6, None)]),
+    ("[] x", [("literal", 0, 2, None)]),
+    ('"a""b" x', [("literal", 0, 6, None)]),
+    ("/**/x", [("literal", 0, 4, None)]),
+    ("/* a */ /* b", [("literal", 0, 7, None), ("literal", 8, 12, "unclosed")]),
     ("N'a' x", [("literal", 1, 4, None)]),
     ("'open", [("literal", 0, 5, "unclosed")]),
     ("[a]]b] x", [("literal", 0, 6, None)]),
