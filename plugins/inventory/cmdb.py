@@ -250,7 +250,6 @@ class Progress:
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = "itms.cem.cmdb"
-    _started = None  # when parse began, for the progress lines
 
     def verify_file(self, path):
         return super(InventoryModule, self).verify_file(path) and path.endswith(("cmdb.yml", "cmdb.yaml"))
@@ -292,7 +291,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             and isinstance(data.get("columns"), list) and isinstance(data.get("rows"), list)
 
     def parse(self, inventory, loader, path, cache=True):
-        self._started = _clock()
+        started = _clock()  # the progress lines count from here: the CMDB query is part of a long run
         super(InventoryModule, self).parse(inventory, loader, path, cache)
         self._read_config_data(path)  # also sets up the cache plugin
 
@@ -306,7 +305,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             # the cause nor the context of what Ansible shows, and the driver's exception stays out of tracebacks.
             raise failure from None
 
-        self._populate(data["columns"], data["rows"])
+        self._populate(data["columns"], data["rows"], started)
 
     def _rows(self, path, cache):
         profile, rendered, fingerprint = self._prepare()
@@ -330,7 +329,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return data
 
     # -- filling the inventory ---------------------------------------------------------------
-    def _populate(self, columns, rows):
+    def _populate(self, columns, rows, started):
         # Options and names are looked up once, not per host.
         names = [(self.get_option("variable_prefix") or "") + v for v in VARIABLES]
         strict = self.get_option("strict")
@@ -348,7 +347,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         hosts = list(iter_hosts(columns, rows, self.get_option("hostname"), self.get_option("host_domain"), counts))
         extra = frozenset(load_extra_vars(self.loader)) if self.get_option("use_extra_vars") else frozenset()
         construct = constructor(self, names, compose, groups, keyed_groups, strict, extra)
-        progress = Progress(len(hosts), self.display, self._started if self._started is not None else _clock())
+        progress = Progress(len(hosts), self.display, started)
         check = PROGRESS_CHECK
         for index, (host, values) in enumerate(hosts):
             if index and not index % check:

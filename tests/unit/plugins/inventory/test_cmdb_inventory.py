@@ -317,7 +317,7 @@ def test_populate_untrusts_trusted_rows(db, lab_profile_path, tmp_path, text):
     row = dict(guid="00000000-0000-4000-8000-000000000003", name=text, is_on_internet=1, https_mode=1,
                cem_configured=1, gateway=text, gateway_port=443, last_success=text, authentication_type=text)
     trusted = [trust_as_template(row[c]) if isinstance(row[c], str) else row[c] for c in plugin_module.COLUMNS]
-    plugin._populate(list(plugin_module.COLUMNS), [trusted])  # pylint: disable=protected-access
+    plugin._populate(list(plugin_module.COLUMNS), [trusted], 0.0)  # pylint: disable=protected-access
     host = inventory.get_host(text)
     for name in ("itms_computer_name", "itms_gateway", "itms_last_success", "itms_authentication_type"):
         assert host.vars[name] == text, name
@@ -661,7 +661,7 @@ def test_rows_without_the_plugins_columns_are_refused(tmp_path):
     plugin.inventory, plugin.loader = InventoryData(), DataLoader()
     plugin._read_config_data(_config(tmp_path, cmdb_url="sqlite:///x.sqlite"))  # pylint: disable=protected-access
     with pytest.raises(AnsibleParserError, match="returned no column.s. guid, name"):
-        plugin._populate(["other"], [])  # pylint: disable=protected-access
+        plugin._populate(["other"], [], 0.0)  # pylint: disable=protected-access
 
 
 def test_an_empty_variable_prefix(db, lab_profile_path, tmp_path):

@@ -342,3 +342,11 @@ def test_write_if_changed_says_why_it_cannot_write(tmp_path):
     with pytest.raises(InputError, match="Cannot write the report .*Permission denied"):
         _report.write_if_changed(str(tmp_path / "r.json"), b"one", False, refusing)
     assert sorted(os.listdir(str(tmp_path))) == ["not-a-directory"]  # no temporary file left behind
+
+
+def test_write_if_changed_when_no_temporary_file_can_be_made(tmp_path, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(_report.tempfile, "mkstemp", no_space)
+    with pytest.raises(InputError, match="Cannot write the report .*No space left on device"):
+        _report.write_if_changed(str(tmp_path / "r.json"), b"one", False, _move)

@@ -236,4 +236,4 @@ def test_encryption_choices_reach_the_driver(run_module, fake_pymssql, warned, e
 def test_cmdb_url_is_required(run_module, monkeypatch):
     monkeypatch.delenv("ITMS_CMDB_URL", raising=False)
     result, failed = run_module(cmdb_query.main, dict(sql="SELECT 1 AS n"))
-    assert failed and "cmdb_url" in result["msg"]
+    assert failed and result["msg"] == "missing required arguments: cmdb_url"
