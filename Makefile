@@ -59,8 +59,9 @@ demo: install lab
 	  -e itms_cmdb_profile=$(CURDIR)/tests/lab/profiles/cmdb.yml \
 	  -e itms_report_dir=$(CURDIR)/reports
 	@$(BIN)/python -c 'import json; d = json.load(open("reports/cem-report.json")); s = d["summary"]; \
-	  print("\nCEM report: %(computers)d managed computers, %(cem_active)d on CEM through %(gateways)d gateways, %(lan_active)d on the LAN" % s); \
-	  [print("  %-22s %s" % (c["title"] + ":", ", ".join("%s %d" % (x["label"], x["value"]) for x in c["data"]))) for c in d["charts"]]; \
+	  print("\nCEM report: %(computers)d of %(managed_computers)d managed computers (%(without_network_zone)d have no Network Zone inventory), %(cem_active)d on CEM through %(gateways)d gateways, %(lan_active)d on the LAN" % s); \
+	  [print("  %-22s %s%s" % (c["title"] + ":", ", ".join("%s %d" % (x["label"], x["value"]) for x in c["data"]), \
+	         "\n  %-22s %s" % ("", c["note"]) if c["id"] == "authentication_type" and c.get("note") else "")) for c in d["charts"]]; \
 	  print("  files: reports/cem-report.html  reports/cem-report.json  reports/cem-report.csv")'
 
 units: venv
