@@ -92,6 +92,14 @@ def lab_db(tmp_path_factory):
     return path
 
 
+@pytest.fixture
+def lab_db_copy(lab_db, tmp_path):
+    """A private copy of the session's lab CMDB, which a test may change or remove."""
+    path = str(tmp_path / "cmdb.sqlite")
+    shutil.copyfile(lab_db, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def lab_profile_path():
     return os.path.join(LAB, "profiles", "cmdb.yml")

@@ -100,11 +100,9 @@ def _add_computer(db, guid, name, gateway="ig-emea.cem.example.com"):
 
 
 @pytest.fixture
-def db(lab_db, tmp_path):
+def db(lab_db_copy):
     """A private copy of the 1,000-computer lab CMDB (tests may change or remove it)."""
-    copy = str(tmp_path / "cmdb.sqlite")
-    shutil.copy(lab_db, copy)
-    return copy
+    return lab_db_copy
 
 
 @pytest.fixture

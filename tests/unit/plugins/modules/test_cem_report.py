@@ -5,7 +5,6 @@ import grp
 import json
 import os
 import pwd
-import shutil
 import sqlite3
 import stat
 
@@ -19,11 +18,9 @@ FORMATS = ["json", "csv", "html"]
 
 
 @pytest.fixture
-def cmdb(lab_db, tmp_path):
+def cmdb(lab_db_copy):
     """A copy of the lab CMDB that a test may change."""
-    path = str(tmp_path / "cmdb.sqlite")
-    shutil.copyfile(lab_db, path)
-    return path
+    return lab_db_copy
 
 
 @pytest.fixture
