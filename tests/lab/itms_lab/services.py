@@ -5,15 +5,17 @@
 
 ``up --dir DIR`` prepares DIR (certificates of a lab CA, a self-signed certificate, the accounts and
 their generated passwords, the CMDB) and starts the lab NS as a detached process (its own session,
-so it outlives the shell that started it), waits until it answers HTTPS, then writes
-``DIR/lab.json`` and ``DIR/inventory.yml``. What DIR holds is kept from one ``up`` to the next
-(item store, passwords, certificates, ports when free), so a lab can be stopped and started again.
-``down --dir DIR`` stops it; it is fine to run when nothing runs.
+so it outlives the shell that started it), waits until it answers HTTPS, then starts the lab Internet
+Gateway, the TLS endpoints and the DNS server the same way (``edge.py``) and writes ``DIR/lab.json``
+and ``DIR/inventory.yml``. What DIR holds is kept from one ``up`` to the next (item store, passwords,
+certificates, ports when free), so a lab can be stopped and started again. ``down --dir DIR`` stops
+every service; it is fine to run when nothing runs.
 
-Files in DIR: ``ca.pem`` (the CA to trust), ``ca.key``, ``ns.pem``/``ns.key`` (127.0.0.1 and
-localhost), ``ns-selfsigned.pem``/``.key``, ``ns-secrets.json`` and ``ns-ntlm-users`` (mode 0600),
-``ns-config.json``, ``ns.pid``, ``ns-ready.json``, ``ns-server.log``, ``ns-items.json``,
-``ns-requests.jsonl``, ``ns-faults.json`` (yours to write), ``cmdb.sqlite``.
+Files in DIR: ``ca.pem`` (the CA to trust), ``ca.key``, ``ns.pem``/``ns.key`` (127.0.0.1, localhost
+and ns.cem-lab.internal), ``ns-selfsigned.pem``/``.key``, ``ns-secrets.json`` and ``ns-ntlm-users``
+(mode 0600), ``ns-config.json``, ``ns.pid``, ``ns-ready.json``, ``ns-server.log``, ``ns-items.json``,
+``ns-requests.jsonl``, ``ns-faults.json`` (yours to write), ``cmdb.sqlite``; the gateway's, the TLS
+endpoints' and the DNS server's files are listed in ``edge.py``.
 """
 
 import argparse
@@ -22,30 +24,25 @@ import ipaddress
 import json
 import os
 import secrets
-import signal
 import socket
 import sqlite3
 import ssl
 import string
-import subprocess
 import sys
 import time
 from urllib.parse import quote
 
-from itms_lab import cmdb
+from itms_lab import cmdb, edge, procs
+from itms_lab.procs import LabError, read_json as _read_json
 
-LAB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB = procs.LAB
 PROFILES = os.path.join(LAB, "profiles")
 HOST = "127.0.0.1"
 DOMAIN = "LAB"
 ADMIN = "cemadmin"
 READER = "cemreader"
 START_TIMEOUT_S = 15
-STOP_TIMEOUT_S = 5
-
-
-class LabError(Exception):
-    """A failure of a lab command, with what to do about it."""
+NS_NAMES = ("localhost", edge.NS_FQDN)  # DNS names in the NS certificate, beside 127.0.0.1
 
 
 # --------------------------------------------------------------------------- command line
@@ -65,13 +62,14 @@ def add_subcommands(subparsers):
     p_up.add_argument("--seed", type=int, default=1, help="random seed of the CMDB and of the NS computers (default 1)")
     p_up.add_argument("--ns-port", type=_port, default=0,
                       help="HTTPS port of the NS on 127.0.0.1 (default: the previous port if free, else any free port)")
+    edge.add_arguments(p_up)
     p_up.set_defaults(func=_run(command_up))
 
     p_down = subparsers.add_parser("down", help="stop the lab services of a directory (fine if they are not running)")
     p_down.add_argument("--dir", required=True, help="lab directory")
     p_down.set_defaults(func=_run(command_down))
 
-    p_status = subparsers.add_parser("status", help="say whether the lab services of a directory run (exit 3 if not)")
+    p_status = subparsers.add_parser("status", help="say whether the lab services of a directory run (exit 3 if one does not)")
     p_status.add_argument("--dir", required=True, help="lab directory")
     p_status.set_defaults(func=_run(command_status))
 
@@ -101,21 +99,7 @@ def _paths(directory):
     }
 
 
-def _write(path, text, mode=0o644):
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
+_write = procs.write_text
 
 
 def _password():
@@ -127,14 +111,14 @@ def _password():
 
 
 def _check_dependencies():
-    missing = []
-    for module, package in (("cryptography", "cryptography"), ("spnego", "pyspnego")):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(package)
+    import importlib.machinery
+
+    # tests/lab/itms_lab is on sys.path when itms-lab runs __main__.py as a file: its dns.py is not dnspython.
+    search = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+    missing = [package for module, package in (("cryptography", "cryptography"), ("spnego", "pyspnego"), ("dns", "dnspython"))
+               if importlib.machinery.PathFinder.find_spec(module, search) is None]
     if missing:
-        raise LabError("the lab NS needs %s in %s; activate the project's .venv (make venv) or set ITMS_LAB_PYTHON "
+        raise LabError("the lab needs %s in %s; activate the project's .venv (make venv) or set ITMS_LAB_PYTHON "
                        "to a Python that has them" % (" and ".join(missing), sys.executable))
 
 
@@ -150,10 +134,20 @@ def _load_cert(path):
         return None
 
 
-def _fresh(cert, days=30):
+def _fresh(cert, days=30, names=()):
+    """Valid for ``days`` more, and naming ``names`` in its SAN (a lab from before ns.cem-lab.internal gets a new one)."""
+    from cryptography import x509
+
     if cert is None:
         return False
     now = datetime.datetime.now(datetime.timezone.utc)
+    if names:
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+        except x509.ExtensionNotFound:
+            return False
+        if not set(names) <= set(san):
+            return False
     return cert.not_valid_before_utc <= now and cert.not_valid_after_utc - now > datetime.timedelta(days=days)
 
 
@@ -187,8 +181,8 @@ def _server_extensions(builder, public_key):
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     return (builder
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in NS_NAMES]
+                                                       + [x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
 
@@ -223,7 +217,7 @@ def _ensure_certificates(paths):
             issued_by_ca = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier == ca_ski
         except x509.ExtensionNotFound:
             issued_by_ca = False
-    if not (_fresh(leaf) and issued_by_ca and os.path.exists(paths["key"])):
+    if not (_fresh(leaf, names=NS_NAMES) and issued_by_ca and os.path.exists(paths["key"])):
         ca_key = _load_key(paths["ca_key"])
         key = _new_key(paths["key"])
         builder = (x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca.subject)
@@ -238,7 +232,7 @@ def _ensure_certificates(paths):
         _write(paths["cert"], leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"))
 
     own = _load_cert(paths["selfsigned_cert"])
-    if not (_fresh(own) and os.path.exists(paths["selfsigned_key"])):
+    if not (_fresh(own, names=NS_NAMES) and os.path.exists(paths["selfsigned_key"])):
         # Like a certificate IIS Manager makes: self-signed, no basic constraints, trusted only if given as its own CA.
         key = _new_key(paths["selfsigned_key"])
         subject = _name("localhost (self-signed)")
@@ -279,54 +273,10 @@ def _cmdb_matches(path, computers, seed):
     return info.get("computers") == str(computers) and info.get("seed") == str(seed)
 
 
-# --------------------------------------------------------------------------- the process
+# --------------------------------------------------------------------------- the NS process
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
-    except (OSError, IndexError):
-        return True
-
-
-def _is_lab_ns(pid, directory):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            args = handle.read().decode("utf-8", "replace").split("\0")
-    except OSError:
-        ready = _read_json(_paths(directory)["ready"]) or {}
-        return ready.get("pid") == pid  # no /proc: trust the file the server itself wrote
-    return "itms_lab.ns" in args and directory in args
-
-
-def _pid_file(path):
-    try:
-        with open(path) as handle:
-            return int(handle.read().strip() or 0)
-    except (OSError, ValueError):
-        return None
-
-
-def _running_pid(paths, directory):
-    """The pid of the lab NS of ``directory``: from ns.pid (written by up), else ns-ready.json (by the server)."""
-    for pid in (_pid_file(paths["pid"]), (_read_json(paths["ready"]) or {}).get("pid")):
-        if pid and _alive(pid) and _is_lab_ns(pid, directory):
-            return pid
-    return None
-
-
-def _log_tail(path, lines=15):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return "".join(handle.readlines()[-lines:]).strip()
-    except OSError:
-        return "(no server log)"
+def _ns_service(directory):
+    return procs.Service(directory, "the lab NS", "ns", ["-m", "itms_lab.ns", "--dir", directory])
 
 
 def _probe(port, ca_path):
@@ -345,31 +295,7 @@ def _probe(port, ca_path):
 def _start_ns(directory, paths):
     env = dict(os.environ)
     env["NTLM_USER_FILE"] = paths["ntlm_users"]
-    env["PYTHONPATH"] = LAB + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.pop("PYTHONSTARTUP", None)
-    if os.path.exists(paths["ready"]):
-        os.remove(paths["ready"])
-    with open(paths["server_log"], "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "itms_lab.ns", "--dir", directory], cwd=directory, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
-                                   start_new_session=True)
-    _write(paths["pid"], "%d\n" % process.pid)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            os.remove(paths["pid"])
-            raise LabError("the lab NS exited at start (code %s); %s says:\n%s"
-                           % (process.returncode, paths["server_log"], _log_tail(paths["server_log"])))
-        ready = _read_json(paths["ready"])
-        if ready and ready.get("pid") == process.pid and _probe(ready["port"], paths["ca"]):
-            process.returncode = 0  # detached on purpose: no warning that it still runs when this process exits
-            return ready
-        time.sleep(0.02)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(5)
-    os.remove(paths["pid"])
-    raise LabError("the lab NS did not answer within %d s; %s says:\n%s"
-                   % (START_TIMEOUT_S, paths["server_log"], _log_tail(paths["server_log"])))
+    return _ns_service(directory).start(START_TIMEOUT_S, probe=lambda ready: _probe(ready["port"], paths["ca"]), env=env)
 
 
 # --------------------------------------------------------------------------- lab.json and inventory
@@ -378,6 +304,7 @@ def _lab_description(directory, paths, passwords, ready, computers, seed):
     url = "https://%s:%d" % (HOST, ready["port"])
     cmdb_profile = os.path.join(PROFILES, "cmdb.yml")
     policy_profile = os.path.join(PROFILES, "cem_policy.yml")
+    ns_config = _read_json(paths["config"]) or {}
     return {
         "ns": {
             "url": url, "host": HOST, "port": ready["port"],
@@ -387,10 +314,11 @@ def _lab_description(directory, paths, passwords, ready, computers, seed):
             "readonly_username": "%s\\%s" % (DOMAIN, READER), "readonly_password": passwords["reader_password"],
             "selfsigned_url": "https://%s:%d" % (HOST, ready["selfsigned_port"]), "selfsigned_port": ready["selfsigned_port"],
             "server_log": paths["server_log"],
+            "version": edge.NS_VERSION, "fqdn": edge.NS_FQDN, "date_offset": ns_config.get("date_offset", 0),
         },
         "cmdb": {"url": "sqlite:///" + quote(paths["cmdb"]), "path": paths["cmdb"], "profile": cmdb_profile,
                  "computers": computers, "seed": seed},
-        "profiles": {"cmdb": cmdb_profile, "cem_policy": policy_profile},
+        "profiles": {"cmdb": cmdb_profile, "cem_policy": policy_profile, "gateway": edge.GATEWAY_PROFILE},
     }
 
 
@@ -399,11 +327,16 @@ def _inventory(lab, directory):
     values = (("itms_ns_url", ns["url"]), ("itms_ns_username", ns["username"]), ("itms_ns_password", ns["password"]),
               ("itms_ns_ca_path", ns["ca_path"]), ("itms_cmdb_url", cmdb_info["url"]),
               ("itms_cmdb_profile", cmdb_info["profile"]), ("itms_cem_policy_profile", lab["profiles"]["cem_policy"]))
+    all_vars, group_vars = edge.inventory_vars(lab)
+    local = ["ansible_connection: local", 'ansible_python_interpreter: "{{ ansible_playbook_python }}"']
     # JSON strings are YAML double-quoted scalars, so every value (backslash included) reads back unchanged.
     lines = ["# Written by itms-lab up for the lab in %s; itms-lab down --dir %s stops it." % (directory, directory),
-             "all:", "  hosts:", "    localhost:", "      ansible_connection: local",
-             '      ansible_python_interpreter: "{{ ansible_playbook_python }}"', "  vars:"]
-    lines.extend("    %s: %s" % (name, json.dumps(value)) for name, value in values)
+             "all:", "  hosts:", "    localhost:"] + ["      " + line for line in local] + ["  vars:"]
+    lines.extend("    %s: %s" % (name, json.dumps(value)) for name, value in values + all_vars)
+    lines.extend(["  children:", "    internet_gateways:", "      hosts:", "        lab-ig:"])
+    lines.extend("          " + line for line in local)
+    lines.append("      vars:")
+    lines.extend("        %s: %s" % (name, json.dumps(value)) for name, value in group_vars)
     return "\n".join(lines) + "\n"
 
 
@@ -417,7 +350,9 @@ def command_up(args):
     started = time.monotonic()
 
     passwords = _ensure_accounts(paths)
-    pid = _running_pid(paths, directory)
+    ns = _ns_service(directory)
+    pid = ns.running_pid()
+    gateway_port, ns_extra = edge.plan(directory, args, pid is not None)
     if pid is None:
         _ensure_certificates(paths)
         if not _cmdb_matches(paths["cmdb"], args.cmdb_computers, args.seed):
@@ -434,6 +369,7 @@ def command_up(args):
             "accounts": [{"name": "%s\\%s" % (DOMAIN, ADMIN), "write": True},
                          {"name": "%s\\%s" % (DOMAIN, READER), "write": False}],
         }
+        config.update(ns_extra)
         _write(paths["config"], json.dumps(config, indent=1, sort_keys=True) + "\n")
         ready = _start_ns(directory, paths)
         what = "started"
@@ -448,48 +384,38 @@ def command_up(args):
         previous = (_read_json(paths["lab"]) or {}).get("cmdb") or {}
         args.cmdb_computers, args.seed = previous.get("computers", args.cmdb_computers), previous.get("seed", args.seed)
         what = "already running"
+    readies, edge_started = edge.up(directory, args, gateway_port, ready, paths)
     lab = _lab_description(directory, paths, passwords, ready, args.cmdb_computers, args.seed)
+    lab.update(edge.describe(directory, readies, _read_json(paths["config"]) or {}))
     _write(paths["lab"], json.dumps(lab, indent=1) + "\n", 0o600)
     _write(paths["inventory"], _inventory(lab, directory), 0o600)
-    sys.stdout.write("itms-lab: NS %s at %s (pid %d, %.1f s); lab: %s; inventory: %s\n"
-                     % (what, lab["ns"]["url"], ready["pid"], time.monotonic() - started, paths["lab"], paths["inventory"]))
+    sys.stdout.write("itms-lab: NS %s at %s (pid %d, %.1f s); gateway at %s%s; lab: %s; inventory: %s\n"
+                     % (what, lab["ns"]["url"], ready["pid"], time.monotonic() - started, lab["gateway"]["url"],
+                        "" if "gateway" in edge_started else " (already running)", paths["lab"], paths["inventory"]))
     return 0
 
 
 def command_down(args):
     directory = os.path.abspath(args.dir)
-    paths = _paths(directory)
-    pid = _running_pid(paths, directory)
-    if pid is None:
-        for name in ("pid", "ready"):
-            if os.path.exists(paths[name]):
-                os.remove(paths[name])
+    stopped = edge.down(directory)
+    pid = _ns_service(directory).stop()
+    if pid is not None:
+        stopped.append(("the NS", pid))
+    if not stopped:
         sys.stdout.write("itms-lab: nothing runs for %s\n" % directory)
         return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-    if _alive(pid):
-        raise LabError("the lab NS (pid %d) of %s did not stop" % (pid, directory))
-    for name in ("pid", "ready"):
-        if os.path.exists(paths[name]):
-            os.remove(paths[name])
-    sys.stdout.write("itms-lab: stopped the NS of %s (pid %d)\n" % (directory, pid))
+    sys.stdout.write("itms-lab: stopped %s of %s\n" % (", ".join("%s (pid %d)" % item for item in stopped), directory))
     return 0
 
 
 def command_status(args):
     directory = os.path.abspath(args.dir)
     paths = _paths(directory)
-    pid = _running_pid(paths, directory)
+    pid = _ns_service(directory).running_pid()
     ready = _read_json(paths["ready"]) or {}
-    status = {"dir": directory, "running": pid is not None, "pid": pid,
-              "url": "https://%s:%d" % (HOST, ready["port"]) if pid and ready.get("port") else None}
-    sys.stdout.write(json.dumps(status) + "\n")
-    return 0 if pid else 3
+    services = edge.status(directory)
+    services["ns"] = {"running": pid is not None, "pid": pid,
+                      "url": "https://%s:%d" % (HOST, ready["port"]) if pid and ready.get("port") else None}
+    status = {"dir": directory, "running": pid is not None, "pid": pid, "url": services["ns"]["url"], "services": services}
+    sys.stdout.write(json.dumps(status, sort_keys=True) + "\n")
+    return 0 if all(entry["running"] for entry in services.values()) else 3

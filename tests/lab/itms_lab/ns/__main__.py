@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab NS process: ``python -m itms_lab.ns --dir DIR`` (started by ``itms-lab up``).
 
-Reads ``DIR/ns-config.json``, listens, then writes ``DIR/ns-ready.json`` (pid and ports) so that
-``itms-lab up`` knows it is up. SIGTERM or SIGINT stops it cleanly.
+Reads ``DIR/ns-config.json``, puts its ``policy_gateways`` into the default CEM settings policy, listens,
+then writes ``DIR/ns-ready.json`` (pid and ports) so that ``itms-lab up`` knows it is up. SIGTERM or SIGINT
+stops it cleanly.
 """
 
 import argparse
@@ -18,6 +19,7 @@ if __package__ in (None, ""):  # run as a file: make ``itms_lab`` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from itms_lab.ns.server import LabNS  # noqa: E402  pylint: disable=wrong-import-position
+from itms_lab.ns.store import POLICY  # noqa: E402  pylint: disable=wrong-import-position
 
 CONFIG = "ns-config.json"
 READY = "ns-ready.json"
@@ -45,7 +47,11 @@ def main(argv=None):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the shell that ran itms-lab up may go away
 
     try:
-        lab = LabNS(config).start()
+        lab = LabNS(config)
+        if config.get("policy_gateways") is not None:
+            # itms-lab up names the lab Internet Gateway (and --policy-port) in the default CEM settings policy.
+            lab.store.set_gateways(POLICY, config["policy_gateways"])
+        lab.start()
     except Exception as exc:  # itms-lab up shows this from the server log
         sys.stderr.write("itms-lab ns: cannot start: %s\n" % exc)
         return 2

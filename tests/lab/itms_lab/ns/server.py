@@ -3,21 +3,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab NS's HTTPS server: IIS routing, Windows authentication, fault injection, request log.
 
-Two listeners on 127.0.0.1 serve the same NS: one with the certificate issued by the lab CA, one
-with a self-signed certificate (to rehearse "self-signed NS without ca_path"). HTTP/1.1 with
-keep-alive: Windows authentication holds for a connection, as on IIS.
+Two listeners on 127.0.0.1 serve the same NS: one with the certificate issued by the lab CA, one with a
+self-signed certificate (to rehearse "self-signed NS without ca_path"). HTTP/1.1 with keep-alive: Windows
+authentication holds for a connection, as on IIS. ``date_offset`` (seconds) shifts the Date header (clock skew).
 
-Order of work for a request, as in the IIS pipeline: read the body, route it (to log which
-service, method and binding it is for), authenticate (401 legs stop here), apply an injected
-fault, refuse the HttpPost protocol if it is disabled, then run the method.
+Order of work for a request, as in the IIS pipeline: read the body, route it (to log which service, method and binding
+it is for), authenticate (401 legs stop here), apply an injected fault, refuse HttpPost if disabled, run the method.
 
-Every HTTP request is one line of the request log, 401 legs included: ``ts``, ``http_method``,
-``path``, ``service``, ``method`` (the ASDK method the request names, or null), ``binding``
-(post|soap|get|null), ``status`` (null when the connection was reset or left without an answer),
-``user`` (null before authentication), ``write`` (the method changes state), plus ``conn`` (a
-number per TCP connection), ``fault`` (the injected fault) and ``exception`` (the ASDK or ASP.NET
-exception answered), ``ms``. A request's line is written before its answer is sent, so a client
-that has read an answer finds the request in the log.
+Every HTTP request is one line of the request log, 401 legs included: ``ts``, ``http_method``, ``path``, ``service``,
+``method`` (the ASDK method the request names, or null), ``binding`` (post|soap|get|null), ``status`` (null when the
+connection was reset or left without an answer), ``user`` (null before authentication), ``write`` (the method changes
+state), plus ``conn`` (a number per TCP connection), ``fault`` (the injected fault) and ``exception`` (the ASDK or
+ASP.NET exception answered), ``ms``. A request's line is written before its answer is sent.
 """
 
 import datetime
@@ -91,6 +88,10 @@ class NSHandler(BaseHTTPRequestHandler):
 
     def version_string(self):
         return self.server_name
+
+    def date_time_string(self, timestamp=None):  # itms-lab up --date-offset ns=SECONDS: an NS whose clock is off
+        offset = float(self.lab.config.get("date_offset") or 0)
+        return super(NSHandler, self).date_time_string(time.time() + offset if timestamp is None else timestamp)
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass  # the request log says it all

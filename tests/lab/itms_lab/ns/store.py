@@ -17,6 +17,7 @@ import os
 import tempfile
 import threading
 import uuid
+import xml.etree.ElementTree as ET
 
 from itms_lab import cmdb
 
@@ -185,6 +186,37 @@ class Store:
 
     def get(self, guid):
         return self.items.get(guid)
+
+    def set_gateways(self, guid, gateways):
+        """Make ``gateways`` ([{host, port}]) the gateway list of a CEM settings policy; True if it changed.
+
+        ``itms-lab up`` names the lab Internet Gateway in the default policy this way, so the policy
+        matches the gateway's listener (or, with ``--policy-port``, deliberately does not).
+        """
+        with self.lock:
+            item = self.items.get(guid)
+            if item is None or item.get("type") != "CEMSettingsPolicy" or not item.get("xml"):
+                raise StoreError("%s: no CEM settings policy %s to give the lab gateway to" % (self.path, guid))
+            root = ET.fromstring(item["xml"], parser=ET.XMLParser(target=ET.TreeBuilder(insert_comments=True)))
+            cem = root.find("policyData/cemSettings")
+            if cem is None:
+                raise StoreError("%s: the policy %s has no policyData/cemSettings element" % (self.path, guid))
+            holder = cem.find("gateways")
+            if holder is None:
+                holder = ET.SubElement(cem, "gateways")
+            current = [(g.get("host"), g.get("port")) for g in holder.findall("gateway")]
+            wanted = [(g["host"], str(g["port"])) for g in gateways]
+            if current == wanted and len(holder) == len(wanted):
+                return False
+            tail = holder.tail
+            holder.clear()
+            holder.tail = tail
+            for host, port in wanted:
+                ET.SubElement(holder, "gateway", {"host": host, "port": port})
+            ET.indent(holder, "  ", level=3)  # item/policyData/cemSettings/gateways
+            item["xml"] = ET.tostring(root, encoding="unicode")
+            self.commit()
+            return True
 
     def kind(self, item):
         return TYPES[item["type"]][1]
