@@ -36,15 +36,13 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, ProfileMismatch, VendorFault
-from ansible_collections.itms.cem.plugins.module_utils._profile import load_profile_data
+from ansible_collections.itms.cem.plugins.module_utils._profile import coerce_value, load_profile_data
 from ansible_collections.itms.cem.plugins.module_utils._xml import local_name, namespaces, parse_with_comments, to_string
 
 SETTING_TYPES = ("bool", "int", "str")
 TARGETS_MODES = ("merge", "replace")
 EXPORT_HINT = ("Export the policy's real XML with itms.cem.ns_item_info (option export_xml: true), find where each "
                "setting lives, and correct the policy profile.")
-_TRUE_WORDS = ("true", "yes", "on", "1")
-_FALSE_WORDS = ("false", "no", "off", "0")
 
 
 # --------------------------------------------------------------------------- profile
@@ -281,23 +279,7 @@ def read_state(root, profile):
 # --------------------------------------------------------------------------- desired state
 
 def coerce_setting(spec, value):
-    if spec.kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE_WORDS:
-            return True
-        if text in _FALSE_WORDS:
-            return False
-        raise InputError("settings.%s must be true or false, not %r." % (spec.key, value))
-    if spec.kind == "int":
-        if isinstance(value, bool):
-            raise InputError("settings.%s must be a whole number, not %r." % (spec.key, value))
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise InputError("settings.%s must be a whole number, not %r." % (spec.key, value))
-    return str(value)
+    return coerce_value(spec.kind, value, "settings.%s" % spec.key)
 
 
 def desired_settings(profile, settings):

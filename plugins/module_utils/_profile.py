@@ -21,6 +21,34 @@ import re
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError, ProfileMismatch
 
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def coerce_value(kind, value, label):
+    """A desired setting value as the profile's type says (``bool``, ``int`` or text); InputError naming ``label``."""
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        raise InputError("%s must be true or false, not %r." % (label, value))
+    if kind == "int":
+        try:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(str(value).strip())
+        except ValueError:
+            raise InputError("%s must be a whole number, not %r." % (label, value))
+    if isinstance(value, (dict, list)):
+        raise InputError("%s must be a string, not a %s." % (label, type(value).__name__))
+    return str(value)
+
+
 try:
     import yaml
 

@@ -16,21 +16,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ansible-test puts the collection on ANSIBLE_COLLECTIONS_PATH; run by hand, link the repository into a temp tree.
-first_path="${ANSIBLE_COLLECTIONS_PATH:-}"
-first_path="${first_path%%:*}"
-if [ -n "$first_path" ] && [ -d "$first_path/ansible_collections/itms/cem" ]; then
-  collection_root="$first_path/ansible_collections/itms/cem"
-else
-  collection_root="$(cd "$here/../../../.." && pwd)"
-  mkdir -p "$work/collections/ansible_collections/itms"
-  ln -s "$collection_root" "$work/collections/ansible_collections/itms/cem"
-  export ANSIBLE_COLLECTIONS_PATH="$work/collections"
-fi
-lab_cli="$collection_root/tests/lab/itms-lab"
+# shellcheck source=../setup_lab_env/lab-env.sh
+. "$here/../setup_lab_env/lab-env.sh"
 site="$collection_root/playbooks/site.yml"
-export ITMS_LAB_PYTHON="${ITMS_LAB_PYTHON:-python}"
-export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0
 
 lab_value() {  # lab_value DIR ns.url
   python - "$1/lab.json" "$2" <<'PY'
