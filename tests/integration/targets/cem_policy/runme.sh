@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # collection_root and lab_cli are set by ../setup_lab_env/lab-env.sh, sourced below
 # The CEM settings policy against the lab Notification Server, over the HTTP POST binding and again with the POST
 # binding disabled (SOAP fallback): playbooks/site.yml --check changes nothing, a run changes, a repeat does not and
 # only reads (request count from the lab's request log); the modules' merge/replace/GUID/resource-target/push paths;

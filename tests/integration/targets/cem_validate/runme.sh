@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # collection_root and lab_cli are set by ../setup_lab_env/lab-env.sh, sourced below
 # playbooks/validate.yml against the lab: one line per check and never a change (check mode too). It fails naming
 # step 5 while the lab's CEM settings policy is disabled and passes once site.yml --tags cem_policy has run; it fails
 # naming the check when the gateway's certificate has the wrong SAN, when the CEM policy's port differs from the

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154  # $here and $work come from the runme.sh that sources this; it uses what this sets
 # Sourced by the runme.sh of the targets that drive the lab: sets collection_root and lab_cli, the collection on
 # ANSIBLE_COLLECTIONS_PATH, and the environment of ansible-playbook. Needs $here (the target) and $work (a temp dir).
 # ansible-test puts the collection on ANSIBLE_COLLECTIONS_PATH; run by hand, link the repository into a temp tree.
