@@ -31,7 +31,7 @@ PROFILE = {
     },
 }
 
-# The lab gateway's configuration file as build/issue8-interfaces.md section 3 describes it.
+# The lab gateway's configuration file as the lab writes it (tests/lab/itms_lab/gateway.py, DIR/ig/config.xml).
 LAB_CONFIG = ('<InternetGateway><Listener ip="0.0.0.0" port="8443"/><StatusReporting enabled="true"/>'
               '<Troubleshooting mode="false" allowEphemeralCertificates="false"/>'
               '<NotificationServer url="https://127.0.0.1:4726/"/><Version>8.8.1</Version></InternetGateway>')
