@@ -1,9 +1,9 @@
 """What the DR run must have done, checked against the lab's truth (rollback.json) and the lab CMDB.
 
 check.py LAB_DIR deny             the evidence file's deny list: the rogue names rollback.json suggests
-check.py LAB_DIR outcome DR_DIR   approved == the legitimate agents, blocked == the deny-listed rogues, every
-                                  other rogue still pending, the approved agents back in the CMDB, and the run's
-                                  JSON report counts equal to SQL counts
+check.py LAB_DIR outcome [DR_DIR] approved == the legitimate agents, blocked == the deny-listed rogues, every
+                                  other rogue still pending, the approved agents back in the CMDB, and (with
+                                  DR_DIR) the run's JSON report counts equal to SQL counts
 check.py LAB_DIR writes           how many status changes the CMDB recorded
 check.py LAB_DIR once             every access row changed status at most once
 """
@@ -42,8 +42,8 @@ def report_counts(dr_dir):
     if not candidates:
         fail("no JSON report in %s: %s" % (dr_dir, sorted(glob.glob(os.path.join(dr_dir, "**"), recursive=True))))
     document = json.load(open(max(candidates, key=os.path.getmtime)))
-    summary = document.get("summary") or document.get("counts") or {}
-    return dict((key, summary.get(key)) for key in ("approved", "blocked", "held"))
+    summary = document.get("summary") or {}
+    return dict((key, summary.get(key)) for key in ("approve", "block", "hold"))
 
 
 def outcome(lab, dr_dir):
@@ -69,12 +69,13 @@ def outcome(lab, dr_dir):
         fail("%d approved agents did not reconnect (not in vComputer)" % len(legitimate - back))
     if set(rogues) & back:
         fail("a rogue is registered in the CMDB: %s" % sorted(set(rogues) & back))
-    stated = report_counts(dr_dir)
-    expected = {"approved": len(approved), "blocked": len(blocked), "held": len(pending)}
-    if stated != expected:
-        fail("the report states %s, SQL counts %s" % (stated, expected))
-    print("outcome: %d approved (all legitimate), %d blocked (deny list), %d held (rogues); report agrees"
-          % (len(approved), len(blocked), len(pending)))
+    if dr_dir:
+        stated = report_counts(dr_dir)
+        expected = {"approve": len(approved), "block": len(blocked), "hold": len(pending)}
+        if stated != expected:
+            fail("the report states %s, SQL counts %s" % (stated, expected))
+    print("outcome: %d approved (all legitimate), %d blocked (deny list), %d held (rogues)%s"
+          % (len(approved), len(blocked), len(pending), "; the report agrees" if dr_dir else ""))
 
 
 def writes(lab):
@@ -99,7 +100,7 @@ def main(argv):
     if command == "deny":
         print(json.dumps({"itms_dr_evidence": {"deny": truth(lab)["deny_suggestions"]}}))
     elif command == "outcome":
-        outcome(lab, argv[3])
+        outcome(lab, argv[3] if len(argv) > 3 else None)
     elif command == "writes":
         print(writes(lab))
     elif command == "once":
