@@ -408,23 +408,26 @@ def check_parameters(sql, params):
 def to_pyformat(sql, has_params):
     """T-SQL with @name placeholders to pymssql's pyformat (%(name)s).
 
-    pymssql interpolates with ``%`` only when parameters are passed, so without them the
-    text goes through unchanged (the catalog queries reach SQL Server verbatim).
+    pymssql interpolates only when parameters are passed, so without them the text goes through
+    unchanged (the catalog queries reach SQL Server verbatim). With them, pymssql 2.x replaces every
+    ``%(name)s`` - inside string literals too - and leaves any other ``%`` as it is (it never turns
+    ``%%`` back into ``%``). So a ``%`` stays as written, and a literal that contains ``%(`` is split
+    into two concatenated literals with the same value, where pymssql cannot see a placeholder.
     """
     if not has_params:
         return sql
     out = []
     last = 0
     for kind, start, end in _scan(sql):
-        if kind == "literal":
-            out.append(sql[last:start])
-            out.append(sql[start:end].replace("%", "%%"))
-        elif kind == "param":
-            out.append(sql[last:start])
+        out.append(sql[last:start])
+        if kind == "param":
             out.append("%%(%s)s" % sql[start + 1:end])
+        elif kind == "literal":
+            text = sql[start:end]
+            national = sql[start - 1:start] in ("N", "n") and start > 0
+            out.append(text.replace("%(", "%' + " + ("N'" if national else "'") + "("))
         else:  # a bare '%' (modulo operator)
-            out.append(sql[last:start])
-            out.append("%%")
+            out.append("%")
         last = end
     out.append(sql[last:])
     return "".join(out)

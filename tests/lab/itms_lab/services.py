@@ -338,6 +338,9 @@ def _inventory(lab, directory):
     lines.extend("          " + line for line in local)
     lines.append("      vars:")
     lines.extend("        %s: %s" % (name, json.dumps(value)) for name, value in group_vars)
+    # The other host groups of playbooks/site.yml hold Windows hosts, which the lab does not have; declared empty, so
+    # that their plays match no host rather than an unknown pattern.
+    lines.extend(["    notification_servers:", "      hosts: {}", "    cem_agents:", "      hosts: {}"])
     return "\n".join(lines) + "\n"
 
 

@@ -220,7 +220,7 @@ def test_mssql_custom_sql_binds_pyformat_parameters():
     conn = FakeConnection([(["Name"], [("LT-000001",)])])
     client = _cmdb.CmdbClient("mssql://sa@db/Symantec_CMDB", connect=fake_connect(conn, {}))
     client.run_sql("SELECT [Name] FROM vComputer WHERE [Name] LIKE @p AND [Name] <> '100%';", {"p": "LT-%"})
-    assert conn.executed == [("SELECT [Name] FROM vComputer WHERE [Name] LIKE %(p)s AND [Name] <> '100%%'",
+    assert conn.executed == [("SELECT [Name] FROM vComputer WHERE [Name] LIKE %(p)s AND [Name] <> '100%'",
                               {"p": "LT-%"})]
 
 
@@ -502,3 +502,18 @@ def test_single_parameter_values_are_bound(client):
     values = {"s": "x'; DROP TABLE vComputer; --", "i": 7, "f": 1.5, "b": True, "n": None}
     result = client.run_sql("SELECT @s AS s, @i AS i, @f AS f, @b AS b, @n AS n", values)
     assert result.rows == [("x'; DROP TABLE vComputer; --", 7, 1.5, 1, None)]
+
+
+@pytest.mark.parametrize("tsql, expected", [
+    ("SELECT '100%' WHERE [a] = @p", "SELECT '100%' WHERE [a] = 7"),
+    ("SELECT [a] % 2 WHERE [a] = @p", "SELECT [a] % 2 WHERE [a] = 7"),
+    ("SELECT '%(p)s' WHERE [a] = @p", "SELECT '%' + '(p)s' WHERE [a] = 7"),
+    ("SELECT N'x%(p)s%' WHERE [a] = @p", "SELECT N'x%' + N'(p)s%' WHERE [a] = 7"),
+    ("SELECT [a] FROM t WHERE [n] LIKE 'PC-%' AND [a] = @p", "SELECT [a] FROM t WHERE [n] LIKE 'PC-%' AND [a] = 7"),
+])
+def test_pyformat_text_reaches_sql_server_as_written(tsql, expected):
+    """What pymssql itself sends: literals keep their value, only the placeholders are replaced."""
+    mssql = pytest.importorskip("pymssql._mssql")
+    from ansible_collections.itms.cem.plugins.module_utils import _sqltext
+    sent = mssql.substitute_params(_sqltext.to_pyformat(tsql, True), {"p": 7})
+    assert sent.decode() == expected

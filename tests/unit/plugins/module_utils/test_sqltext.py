@@ -71,10 +71,11 @@ def test_check_parameters():
         _sqltext.check_parameters("SELECT 1", {"a b": 1})
 
 
-def test_pyformat_escapes_percent_and_converts_placeholders():
+def test_pyformat_keeps_percent_and_converts_placeholders():
+    # pymssql leaves a % that is not part of %(name)s alone and never unescapes %%, so nothing is doubled.
     sql = "SELECT a % 2, 'x%' FROM t WHERE n LIKE @pat AND [c%] = @v"
     assert _sqltext.to_pyformat(sql, True) == \
-        "SELECT a %% 2, 'x%%' FROM t WHERE n LIKE %(pat)s AND [c%%] = %(v)s"
+        "SELECT a % 2, 'x%' FROM t WHERE n LIKE %(pat)s AND [c%] = %(v)s"
     # Without parameters pymssql does no interpolation: the text goes through untouched.
     assert _sqltext.to_pyformat(sql, False) == sql
 

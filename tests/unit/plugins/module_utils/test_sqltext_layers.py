@@ -174,5 +174,5 @@ def test_lexer(sql, tokens):
 def test_parameters_and_pyformat():
     assert _sqltext.find_parameters("SELECT @@ROWCOUNT, @a, @b, @a FROM t WHERE x = '@c' -- @d") == ["a", "b"]
     assert _sqltext.find_parameters("SELECT 5%@p") == ["p"]  # the character after a % is read, not skipped
-    assert _sqltext.to_pyformat("SELECT 5 % 2, @a, '50%' FROM t", True) == "SELECT 5 %% 2, %(a)s, '50%%' FROM t"
+    assert _sqltext.to_pyformat("SELECT 5 % 2, @a, '50%' FROM t", True) == "SELECT 5 % 2, %(a)s, '50%' FROM t"
     assert _sqltext.to_pyformat("SELECT 5 % 2", False) == "SELECT 5 % 2"
