@@ -150,7 +150,7 @@ notes:
   - Check mode returns the whole plan and writes nothing - neither the CMDB nor the journal.
   - With C(--diff), the diff shows the status counts before and after and one line per change (at most 1,000; a
     note says how many more).
-  - RV(changed) is true only when rows were written (in check mode, when rows would be); a repeat reports no change.
+  - C(changed) is true only when rows were written (in check mode, when rows would be); a repeat reports no change.
   - Use a login with C(UPDATE) (or C(EXECUTE) on the procedure) on the access store only for this module; the others
     only read.
 requirements:

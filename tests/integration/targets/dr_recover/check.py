@@ -52,9 +52,10 @@ def outcome(lab, dr_dir):
     legitimate = set(e["guid"].lower() for e in facts["legitimate"])
     deny = set(n.lower() for n in facts["deny_suggestions"])
     rogues = dict((e["guid"].lower(), e["name"].lower()) for e in facts["rogues"])
-    approved = set(g for g, (_, s) in store.items() if s == APPROVED)
-    blocked = set(g for g, (_, s) in store.items() if s == BLOCKED)
-    pending = set(g for g, (_, s) in store.items() if s == PENDING)
+    status = dict((guid, entry[1]) for guid, entry in store.items())
+    approved = set(g for g, s in status.items() if s == APPROVED)
+    blocked = set(g for g, s in status.items() if s == BLOCKED)
+    pending = set(g for g, s in status.items() if s == PENDING)
     if approved != legitimate:
         fail("approved %d agents, the legitimate are %d; rogues approved: %s; legitimate not approved: %s"
              % (len(approved), len(legitimate), sorted(approved - legitimate)[:5], sorted(legitimate - approved)[:5]))

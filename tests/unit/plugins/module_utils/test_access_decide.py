@@ -160,8 +160,8 @@ def test_same_name_twice_holds_the_one_the_evidence_does_not_hold():
     # A rogue reusing a legitimate computer's name does not keep that computer out: its GUID decides.
     ev = evidence([("pc01", G1, REPORT)])
     plan = ad.decide([agent(1, "PC01", G1), agent(2, "pc01.corp.example.com", G2)], ev)
-    assert [(d["id"], d["decision"], d["rule"]) for d in plan] == [(1, "approve", "guid_match"),
-                                                                  (2, "hold", "duplicate_name")]
+    expected = [(1, "approve", "guid_match"), (2, "hold", "duplicate_name")]
+    assert [(d["id"], d["decision"], d["rule"]) for d in plan] == expected
     assert plan[0]["reason"] == ("GUID %s is in %s; the other blocked agent(s) presenting name PC01 with another GUID "
                                  "are held" % (G1, REPORT))
     assert plan[1]["reason"] == ("name pc01 is in the blocked list 2 times with different GUIDs (%s, %s): cannot tell "

@@ -206,7 +206,12 @@ def test_the_password_never_shows_in_a_write_failure():
 
     def refuse(sql, params=None):
         raise OperationalError((229, ("permission denied for %s" % PASSWORD).encode()))
-    conn.cursor = lambda: type("C", (), dict(execute=staticmethod(refuse), rowcount=-1))()
+
+    class RefusingCursor(object):
+        rowcount = -1
+        execute = staticmethod(refuse)
+
+    conn.cursor = RefusingCursor
     with pytest.raises(TransportError) as info:
         client.write_batches([Batch("approve-0001", [update([1])])])
     assert PASSWORD not in str(info.value) and "permission denied for ********" in str(info.value)

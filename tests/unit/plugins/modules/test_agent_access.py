@@ -83,7 +83,7 @@ def statuses(path):
 def writes(path):
     conn = sqlite3.connect(path)
     try:
-        return [row for row in conn.execute("SELECT AccessId, OldStatus, NewStatus FROM Lab_Access_Writes ORDER BY Id")]
+        return list(conn.execute("SELECT AccessId, OldStatus, NewStatus FROM Lab_Access_Writes ORDER BY Id"))
     finally:
         conn.close()
 
