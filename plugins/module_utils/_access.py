@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import datetime
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -255,19 +256,29 @@ def statements(profile, decision, ids, now=None):
         fixed["decided_at"] = now or utc_now().strftime("%Y-%m-%dT%H:%M:%S")
     out = []
     for chunk in _chunks(ids, MAX_PARAMETERS - len(fixed)):
+        names, marks = _key_placeholders(len(chunk))
         params = dict(fixed)
-        params.update(("k%d" % i, key) for i, key in enumerate(chunk))
+        params.update(zip(names, chunk))
         sql = "UPDATE %s SET %s WHERE %s IN (%s) AND %s <> @status" % (
-            _q(profile.table(TABLE)), ", ".join(assignments), _q(cols["id"]),
-            ", ".join("@k%d" % i for i in range(len(chunk))), _q(cols["status"]))
+            _q(profile.table(TABLE)), ", ".join(assignments), _q(cols["id"]), marks, _q(cols["status"]))
         out.append((sql, params))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _key_placeholders(count):
+    """(("k0", ..., "k<count-1>"), "@k0, ..., @k<count-1>"): the row keys' placeholders of one UPDATE (a run's
+    batches have one or two sizes)."""
+    names = tuple("k%d" % i for i in range(count))
+    return names, ", ".join("@" + name for name in names)
 
 
 class Journal:
     """JSON lines, each flushed and fsynced before the next step; a torn last line is ignored (and cut off).
 
-    Records: begin {run_id, plan}, batch_started / batch_committed {key, decision, ids[, rows]}, finished {counts}.
+    Records: begin {run_id, plan}, batch_started / batch_committed {key, decision, ids[, rows]}, finished {counts};
+    each a JSON object with its fields in key order, except a batch's ``ids``: last, so that a line read by eye
+    starts with what it is, and encoded once for the batch's two records.
     ``done`` and ``in_doubt`` look at the records since the last ``finished`` one: a finished run leaves nothing to
     resume, and the next run starts afresh.
     """
@@ -276,6 +287,7 @@ class Journal:
         self.path = os.path.expanduser(path)
         self.run_id = None
         self._fd = None
+        self._ids_json = None  # (ids, their JSON) of the last batch written
 
     def records(self):
         try:
@@ -319,14 +331,24 @@ class Journal:
     def unfinished(self):
         return bool(self._open_run())
 
-    def _write(self, record):
+    def _write(self, record, ids=None):
         if self._fd is None:
             self._open_for_append()
         record["at"] = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.run_id is not None:
             record.setdefault("run_id", self.run_id)
-        os.write(self._fd, (json.dumps(record, sort_keys=True) + "\n").encode("utf-8"))
+        line = json.dumps(record, sort_keys=True)
+        if ids is not None:
+            line = '%s, "ids": %s}' % (line[:-1], self._encode_ids(ids))
+        os.write(self._fd, (line + "\n").encode("utf-8"))
         os.fsync(self._fd)
+
+    def _encode_ids(self, ids):
+        """The JSON of a batch's ids, encoded when the batch starts and reused when it is committed."""
+        ids = list(ids)
+        if self._ids_json is None or self._ids_json[0] != ids:
+            self._ids_json = (ids, json.dumps(ids))
+        return self._ids_json[1]
 
     def _open_for_append(self):
         created = not os.path.exists(self.path)
@@ -356,10 +378,10 @@ class Journal:
         self._write(dict(event="begin", plan=plan_summary))
 
     def batch_started(self, key, decision, ids):
-        self._write(dict(event="batch_started", key=key, decision=decision, ids=list(ids)))
+        self._write(dict(event="batch_started", key=key, decision=decision), ids)
 
     def batch_committed(self, key, decision, ids, rows):
-        self._write(dict(event="batch_committed", key=key, decision=decision, ids=list(ids), rows=rows))
+        self._write(dict(event="batch_committed", key=key, decision=decision, rows=rows), ids)
 
     def finished(self, counts):
         self._write(dict(event="finished", counts=counts))
@@ -389,18 +411,18 @@ def apply(client, profile, plan, journal, batch_size, check_mode, progress=None)
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError("batch_size must be a whole number of 1 or more, not %r." % (batch_size,))
-    wanted, seen = dict((d, []) for d in ORDER), set()
+    wanted, seen = dict((d, []) for d in ORDER), dict((d, set()) for d in ORDER)
     for item in plan:
-        pair = (item["decision"], item["id"])
-        if pair[0] in wanted and pair not in seen:
-            seen.add(pair)
-            wanted[pair[0]].append(pair[1])
+        decision, key = item["decision"], item["id"]
+        if decision in wanted and key not in seen[decision]:
+            seen[decision].add(key)
+            wanted[decision].append(key)
     done = journal.done() if journal is not None else set()
-    todo = dict((d, [i for i in wanted[d] if (d, i) not in done]) for d in ORDER)
+    todo = dict((d, [i for i in wanted[d] if (d, i) not in done] if done else wanted[d]) for d in ORDER)
     result = dict(applied=0, skipped_from_journal=sum(len(wanted[d]) - len(todo[d]) for d in ORDER),
                   confirmed_in_store=0, batches=0, rows=0)
     in_doubt = journal.in_doubt() if journal is not None else set()
-    doubtful = [(d, i) for d in ORDER for i in todo[d] if (d, i) in in_doubt]
+    doubtful = [(d, i) for d in ORDER for i in todo[d] if (d, i) in in_doubt] if in_doubt else []
     confirmed = dict((d, []) for d in ORDER)
     if doubtful:
         current = read_statuses(client, profile, [i for _d, i in doubtful])

@@ -30,7 +30,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
+import collections
 import fnmatch
+import operator
 import re
 
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
@@ -66,6 +69,8 @@ def normalize_guid(text):
     """A GUID lower case without braces, or None when ``text`` is not an 8-4-4-4-12 hex GUID (or is empty)."""
     if text is None:
         return None
+    if type(text) is str and _GUID.match(text):  # most are written so already
+        return text
     value = str(text).strip().lower()
     if value.startswith("{") and value.endswith("}"):
         value = value[1:-1].strip()
@@ -177,86 +182,149 @@ def _index_guid_names(names):
     return index
 
 
-def _duplicates(agents):
+def _sole_names(names):
+    """GUID -> name, for each GUID the evidence gives one name only, and that name no other GUID.
+
+    An agent presenting such a (name, GUID) pair meets no conflicting evidence, so ``_Rules.rule`` need not look
+    further; most agents do.
+    """
+    sole, named = {}, set()
+    for name, by_guid in names.items():
+        guids = [guid for guid in by_guid if guid]
+        for guid in guids:
+            if guid in named:  # a second name for this GUID
+                sole.pop(guid, None)
+            else:
+                named.add(guid)
+                if len(guids) == 1:
+                    sole[guid] = name
+    return sole
+
+
+def _others(entries, own):
+    """The (key, source) pairs of ``entries`` (a dict or None) whose key is set and is not ``own``, sorted."""
+    return sorted((k, s) for k, s in entries.items() if k and k != own) if entries else []
+
+
+def _duplicates(names, guids):
     """Normalised name -> the sorted GUIDs (None as "") of agents sharing it with different GUIDs."""
-    seen = {}
-    for name, guid in agents:
+    first, shared = {}, {}
+    for name, guid in zip(names, guids):
         if name:
-            seen.setdefault(name, set()).add(guid or "")
-    return dict((n, sorted(g)) for n, g in seen.items() if len(g) > 1)
+            guid = guid or ""
+            seen = first.setdefault(name, guid)
+            if seen != guid:
+                shared.setdefault(name, {seen}).add(guid)
+    return dict((n, sorted(g)) for n, g in shared.items())
 
 
-def _rule(name, guid, shown, evidence, index, deny, allow, duplicates):
-    """(decision, rule, reason) for one agent."""
-    names = evidence["names"]
-    if guid and guid in evidence["deny_guids"]:
-        return "block", "deny_list", "GUID %s is on the deny list" % guid
-    if name and name in evidence["deny_names"]:
-        return "block", "deny_list", "name %s is on the deny list" % shown
-    pattern = _first_match(deny, name) if name else None
-    if pattern is not None:
-        return "block", "deny_list", "deny-list pattern %s matches name %s" % (pattern, shown)
-    verified = bool(guid) and guid in evidence["guids"]
-    if name in duplicates and not verified:
-        guids = duplicates[name]
-        return "hold", "duplicate_name", (
-            "name %s is in the blocked list %d times with different GUIDs (%s): cannot tell which computer is "
-            "legitimate" % (name, len(guids), ", ".join(_guid_text(g) for g in guids)))
-    by_guid = names.get(name, {}) if name else {}
-    other = sorted((g, s) for g, s in by_guid.items() if g and g != guid)
-    if verified:
-        source = evidence["guids"][guid]
-        renamed = sorted((n, s) for n, s in index.get(guid, {}).items() if n != name)
-        if renamed and name:
-            return "hold", "conflicting_evidence", (
-                "GUID %s is in %s, but %s names it %s, not %s: conflicting evidence"
-                % (guid, source, renamed[0][1], renamed[0][0], name))
-        if other:
-            return "hold", "conflicting_evidence", (
-                "GUID %s is in %s, but name %s is also evidenced with GUID %s in %s: conflicting evidence"
-                % (guid, source, shown, other[0][0], other[0][1]))
-        if not name:
-            return "approve", "guid_match", "GUID %s is in %s (the agent reports no name)" % (guid, source)
-        if name in duplicates:
-            return "approve", "guid_match", (
-                "GUID %s is in %s; the other blocked agent(s) presenting name %s with another GUID are held"
-                % (guid, source, shown))
-        return "approve", "guid_match", "GUID %s is in %s" % (guid, source)
-    if by_guid:
-        if other and guid:
-            return "hold", "guid_mismatch", (
-                "name %s is in %s with GUID %s, but the agent has GUID %s: another computer may be reusing the name"
-                % (shown, other[0][1], other[0][0], guid))
-        if len(other) > 1:
-            return "hold", "ambiguous_evidence", (
-                "name %s is evidenced with %d different GUIDs (%s): ambiguous evidence"
-                % (shown, len(other), ", ".join("%s in %s" % o for o in other)))
-        if other:
+class _Rules:
+    """The evidence as the rules read it, prepared once for a blocked list; ``rule`` decides one agent."""
+
+    def __init__(self, evidence, names, guids):
+        self.guids = evidence["guids"]
+        self.names = evidence["names"]
+        self.deny_guids = evidence["deny_guids"]
+        self.deny_names = evidence["deny_names"]
+        self.deny = _compile(evidence.get("deny_patterns") or [])
+        self.allow = _compile(evidence.get("allow_patterns") or [])
+        self.sole = _sole_names(self.names)
+        self.duplicates = _duplicates(names, guids)
+        self._index = None
+
+    def names_of(self, guid):
+        """{name: source} the evidence gives ``guid`` (the index is made when an agent first needs it)."""
+        if self._index is None:
+            self._index = _index_guid_names(self.names)
+        return self._index.get(guid)
+
+    def rule(self, name, guid, agent_name):
+        """(decision, rule, reason) for one agent: its normalised name and GUID, and its name as reported."""
+        if guid and guid in self.deny_guids:
+            return "block", "deny_list", "GUID %s is on the deny list" % guid
+        if name and name in self.deny_names:
+            return "block", "deny_list", "name %s is on the deny list" % _shown(agent_name, name)
+        pattern = _first_match(self.deny, name) if self.deny and name else None
+        if pattern is not None:
+            return "block", "deny_list", "deny-list pattern %s matches name %s" % (pattern, _shown(agent_name, name))
+        verified = bool(guid) and guid in self.guids
+        duplicates = self.duplicates
+        if name in duplicates and not verified:
+            guids = duplicates[name]
+            return "hold", "duplicate_name", (
+                "name %s is in the blocked list %d times with different GUIDs (%s): cannot tell which computer is "
+                "legitimate" % (name, len(guids), ", ".join(_guid_text(g) for g in guids)))
+        if verified:
+            source = self.guids[guid]
+            if name and self.sole.get(guid) != name:
+                renamed = _others(self.names_of(guid), name)
+                if renamed:
+                    return "hold", "conflicting_evidence", (
+                        "GUID %s is in %s, but %s names it %s, not %s: conflicting evidence"
+                        % (guid, source, renamed[0][1], renamed[0][0], name))
+                other = _others(self.names.get(name), guid)
+                if other:
+                    return "hold", "conflicting_evidence", (
+                        "GUID %s is in %s, but name %s is also evidenced with GUID %s in %s: conflicting evidence"
+                        % (guid, source, _shown(agent_name, name), other[0][0], other[0][1]))
+            if not name:
+                return "approve", "guid_match", "GUID %s is in %s (the agent reports no name)" % (guid, source)
+            if name in duplicates:
+                return "approve", "guid_match", (
+                    "GUID %s is in %s; the other blocked agent(s) presenting name %s with another GUID are held"
+                    % (guid, source, _shown(agent_name, name)))
+            return "approve", "guid_match", "GUID %s is in %s" % (guid, source)
+        shown = _shown(agent_name, name)
+        by_guid = self.names.get(name) if name else None
+        if by_guid:
+            other = _others(by_guid, guid)
+            if other and guid:
+                return "hold", "guid_mismatch", (
+                    "name %s is in %s with GUID %s, but the agent has GUID %s: another computer may be reusing the "
+                    "name" % (shown, other[0][1], other[0][0], guid))
+            if len(other) > 1:
+                return "hold", "ambiguous_evidence", (
+                    "name %s is evidenced with %d different GUIDs (%s): ambiguous evidence"
+                    % (shown, len(other), ", ".join("%s in %s" % o for o in other)))
+            if other:
+                return "approve", "name_match", (
+                    "name %s matches %s (GUID %s there; the agent has no GUID to compare) and no other evidence "
+                    "contradicts it" % (shown, other[0][1], other[0][0]))
             return "approve", "name_match", (
-                "name %s matches %s (GUID %s there; the agent has no GUID to compare) and no other evidence "
-                "contradicts it" % (shown, other[0][1], other[0][0]))
-        return "approve", "name_match", (
-            "name %s matches %s and no other evidence contradicts it"
-            % (shown, by_guid[None] if None in by_guid else min(by_guid.values())))
-    pattern = _first_match(allow, name) if name else None
-    if pattern is not None:
-        return "approve", "allow_pattern", (
-            "allow pattern %s matches name %s and no evidence contradicts it" % (pattern, shown))
-    if not name:
+                "name %s matches %s and no other evidence contradicts it"
+                % (shown, by_guid[None] if None in by_guid else min(by_guid.values())))
+        pattern = _first_match(self.allow, name) if self.allow and name else None
+        if pattern is not None:
+            return "approve", "allow_pattern", (
+                "allow pattern %s matches name %s and no evidence contradicts it" % (pattern, shown))
+        if not name:
+            if guid:
+                return "hold", "no_evidence", "the agent reports no name and no evidence knows its GUID %s" % guid
+            return "hold", "no_evidence", "the agent reports neither a name nor a GUID"
         if guid:
-            return "hold", "no_evidence", "the agent reports no name and no evidence knows its GUID %s" % guid
-        return "hold", "no_evidence", "the agent reports neither a name nor a GUID"
-    if guid:
-        return "hold", "no_evidence", "no evidence knows %s or its GUID %s" % (shown, guid)
-    return "hold", "no_evidence", "no evidence knows %s (the agent has no GUID)" % shown
+            return "hold", "no_evidence", "no evidence knows %s or its GUID %s" % (shown, guid)
+        return "hold", "no_evidence", "no evidence knows %s (the agent has no GUID)" % shown
 
 
-def _sort_key(decision):
+def _tie_key(decision):
+    """The order of decisions that share a decision and a normalised name: GUID, id, then the other fields."""
     ident = decision["id"]
     ident_key = (0, ident, "") if isinstance(ident, int) and not isinstance(ident, bool) else (1, 0, str(ident))
-    return (decision["decision"], normalize_name(decision["agent_name"]), decision["agent_guid"] or "", ident_key,
-            str(decision["reported_by"]), str(decision["created"]), str(decision["agent_name"]),
-            str(decision["status"]))
+    return (decision["agent_guid"] or "", ident_key, str(decision["reported_by"]), str(decision["created"]),
+            str(decision["agent_name"]), str(decision["status"]))
+
+
+def _in_order(names, decisions, shared):
+    """``decisions`` (of one decision; ``names`` their normalised names) sorted by name, and those of a name in
+    ``shared`` (several agents present it) by ``_tie_key``: sorting by the name alone is most of the work."""
+    order = sorted(range(len(names)), key=names.__getitem__)
+    names = [names[i] for i in order]
+    decisions = [decisions[i] for i in order]
+    for name in shared:
+        start, end = bisect.bisect_left(names, name), bisect.bisect_right(names, name)
+        if end - start > 1:
+            decisions[start:end] = sorted(decisions[start:end], key=_tie_key)
+    return decisions
 
 
 def decide(agents, evidence):
@@ -264,36 +332,33 @@ def decide(agents, evidence):
 
     ``agents`` as ``_access.read_agents`` returns them (``id``, ``agent_name``, ``agent_guid``, ``reported_by``,
     ``created``, ``status``); ``evidence`` as ``_evidence.load`` or ``empty_evidence`` + ``add_*`` builds it.
-    The result is sorted by (decision, normalised name, GUID, id), so input order never changes it.
+    The result is sorted by (decision, normalised name, GUID, id, the other fields), so input order never changes it.
     """
     agents = list(agents)
-    keyed = [(normalize_name(a.get("agent_name")), identity_guid(a.get("agent_guid"))) for a in agents]
-    duplicates = _duplicates(keyed)
-    index = _index_guid_names(evidence["names"])
-    deny = _compile(evidence.get("deny_patterns") or [])
-    allow = _compile(evidence.get("allow_patterns") or [])
-    out = []
-    for agent, (name, guid) in zip(agents, keyed):
-        shown = _shown(agent.get("agent_name"), name)
-        decision, rule, reason = _rule(name, guid, shown, evidence, index, deny, allow, duplicates)
-        out.append(dict(id=agent.get("id"), agent_name=agent.get("agent_name"), agent_guid=guid,
-                        reported_by=agent.get("reported_by"), created=agent.get("created"),
-                        status=agent.get("status"), decision=decision, reason=reason, rule=rule))
-    out.sort(key=_sort_key)
-    return out
+    agent_names = [normalize_name(a.get("agent_name")) for a in agents]
+    agent_guids = [identity_guid(a.get("agent_guid")) for a in agents]
+    rules = _Rules(evidence, agent_names, agent_guids)
+    decided_names, decided = dict((d, []) for d in DECISIONS), dict((d, []) for d in DECISIONS)
+    for agent, name, guid in zip(agents, agent_names, agent_guids):
+        agent_name = agent.get("agent_name")
+        decision, rule, reason = rules.rule(name, guid, agent_name)
+        decided_names[decision].append(name)
+        decided[decision].append(dict(
+            id=agent.get("id"), agent_name=agent_name, agent_guid=guid, reported_by=agent.get("reported_by"),
+            created=agent.get("created"), status=agent.get("status"), decision=decision, reason=reason, rule=rule))
+    counts = collections.Counter(agent_names)
+    shared = [name for name, count in counts.items() if count > 1]
+    return [d for decision in sorted(decided) for d in _in_order(decided_names[decision], decided[decision], shared)]
 
 
 def plan_counts(decisions):
     """{approve: n, block: n, hold: n}."""
     counts = dict((d, 0) for d in DECISIONS)
-    for decision in decisions:
-        counts[decision["decision"]] += 1
+    for decision, count in collections.Counter(map(operator.itemgetter("decision"), decisions)).items():
+        counts[decision] += count
     return counts
 
 
 def rule_counts(decisions):
-    """{rule: n} for the rules that decided at least one agent."""
-    counts = {}
-    for decision in decisions:
-        counts[decision["rule"]] = counts.get(decision["rule"], 0) + 1
-    return counts
+    """{rule: n} for the rules that decided at least one agent (in the order they first appear)."""
+    return dict(collections.Counter(map(operator.itemgetter("rule"), decisions)))

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 import re
 import sqlite3
@@ -41,16 +42,17 @@ MAX_PARAMETERS = 2000
 _IDENT = r"\[(?:[^\]]|\]\])+\]"
 _NAME = r"%s(?:\.%s)*" % (_IDENT, _IDENT)
 _PARAM = r"@[A-Za-z_][A-Za-z0-9_]*"
+# Each kind: the statement as (?P<head>...)(?P<keys>...)(?P<tail>...), ``keys`` the list of row-key placeholders.
 _GRAMMAR = {
     # UPDATE [table] SET [col] = @v{, [col] = @v} WHERE [id] IN (@k0{, @kN}) AND [status] <> @v
-    "update": re.compile(r"UPDATE {n} SET {i} = {p}(?:, {i} = {p})* WHERE {i} IN \({p}(?:, {p})*\) AND {i} <> {p}"
-                         .format(n=_NAME, i=_IDENT, p=_PARAM)),
+    "update": re.compile(r"(?P<head>UPDATE {n} SET {i} = {p}(?:, {i} = {p})* WHERE {i} IN \()(?P<keys>{p}(?:, {p})*)"
+                         r"(?P<tail>\) AND {i} <> {p})".format(n=_NAME, i=_IDENT, p=_PARAM)),
     # EXEC [schema].[procedure] @Argument = @v{, @Argument = @v}
-    "exec": re.compile(r"EXEC {n} {p} = {p}(?:, {p} = {p})*".format(n=_NAME, p=_PARAM)),
+    "exec": re.compile(r"(?P<head>EXEC {n} {p} = {p}(?:, {p} = {p})*)(?P<keys>)(?P<tail>)".format(n=_NAME, p=_PARAM)),
 }
 # In a statement of that grammar: a [name], a procedure's @Argument (followed by " ="), or an @placeholder.
 _TOKEN = re.compile(r"%s|(%s)( =)?" % (_IDENT, _PARAM))
-_PARSED = {}  # statement text -> sqlglot node type name, once read
+_PARSED = {}  # statement shape (the statement, its key list cut to one placeholder) -> sqlglot node type, once read
 
 
 class Batch:
@@ -76,38 +78,55 @@ def placeholders(tsql):
     return [m.group(1)[1:] for m in _TOKEN.finditer(tsql) if m.group(1) and not m.group(2)]
 
 
+@functools.lru_cache(maxsize=16)
+def _shape(tsql):
+    """(kind, shape, the set of its placeholder names) of a statement of the write grammar; InputError for any other
+    text. A run's batches repeat one or two texts, so each is read once.
+
+    The shape is the statement with its key list cut to the first key (``IN (@k0)``): what sqlglot must read as
+    one statement, once per shape, however many keys a batch binds. The cut part is ``@name, @name, ...`` only
+    (the grammar says so), so it cannot change what the statement is.
+    """
+    match = next((m for m in (grammar.fullmatch(tsql) for grammar in _GRAMMAR.values()) if m is not None), None)
+    if match is None:
+        raise _refuse("this statement is neither 'UPDATE [table] SET ... WHERE [key] IN (...) AND [status] <> @status' "
+                      "nor 'EXEC [procedure] @Argument = @value, ...'")
+    kind = "update" if match.re is _GRAMMAR["update"] else "exec"
+    if "%" in tsql:
+        raise _refuse("an identifier holds '%', which pymssql would read as a placeholder")
+    head, keys, tail = match.group("head", "keys", "tail")
+    keys = keys.split(", ") if keys else []
+    shape = head + "".join(keys[:1]) + tail
+    return kind, shape, frozenset(placeholders(head + tail) + [key[1:] for key in keys])
+
+
 def check_statement(tsql, params):
     """'update' or 'exec' when ``tsql`` is one statement of the write grammar with ``params`` bound; else InputError."""
     if not isinstance(tsql, str) or not isinstance(params, dict):
         raise _refuse("a statement is a (T-SQL text, parameters dictionary) pair")
-    kind = next((k for k, grammar in _GRAMMAR.items() if grammar.fullmatch(tsql)), None)
-    if kind is None:
-        raise _refuse("this statement is neither 'UPDATE [table] SET ... WHERE [key] IN (...) AND [status] <> @status' "
-                      "nor 'EXEC [procedure] @Argument = @value, ...'")
-    if "%" in tsql:
-        raise _refuse("an identifier holds '%', which pymssql would read as a placeholder")
-    used = placeholders(tsql)
-    if sorted(set(used)) != sorted(params):
+    kind, shape, used = _shape(tsql)
+    if used != params.keys():
         raise _refuse("its placeholders and its parameters differ")
     if len(params) > MAX_PARAMETERS:
         raise _refuse("it binds %d parameters; at most %d go in one statement (SQL Server's limit is 2,100 per "
                       "request)" % (len(params), MAX_PARAMETERS))
     _sqltext.check_parameter_values(params)
-    parsed = _PARSED.get(tsql)
-    if parsed is None:
+    if shape not in _PARSED:
         _sqltext.require_sqlglot()
         try:
-            nodes = [n for n in sqlglot.parse(tsql, read="tsql") if n is not None and not isinstance(n, exp.Semicolon)]
+            nodes = [n for n in sqlglot.parse(shape, read="tsql") if n is not None and not isinstance(n, exp.Semicolon)]
         except (ParseError, TokenError):
             nodes = []
         if len(nodes) != 1 or not isinstance(nodes[0], (exp.Update, exp.Execute)):
             raise _refuse("it does not read as exactly one UPDATE or EXEC statement")
-        parsed = _PARSED[tsql] = type(nodes[0]).__name__
+        _PARSED[shape] = type(nodes[0]).__name__
     return kind
 
 
+@functools.lru_cache(maxsize=16)
 def to_pyformat(tsql):
-    """A write statement with pymssql's %(name)s placeholders; a procedure's @Argument names stay as they are."""
+    """A write statement with pymssql's %(name)s placeholders; a procedure's @Argument names stay as they are
+    (kept for the few texts a run repeats)."""
     out, last = [], 0
     for match in _TOKEN.finditer(tsql):
         if match.group(1) and not match.group(2):
@@ -116,6 +135,25 @@ def to_pyformat(tsql):
             last = match.end()
     out.append(tsql[last:])
     return "".join(out)
+
+
+# In an SQLite statement: a quoted name or string (kept as it is), or an @name placeholder.
+_SQLITE_PARAM = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|@([A-Za-z_][A-Za-z0-9_]*)')
+
+
+@functools.lru_cache(maxsize=16)
+def numbered(sql):
+    """(``sql`` with its @name placeholders as ?N, the names in the order of N): the same statement, its values then
+    bound from a list. SQLite finds the name of each parameter bound from a dictionary by going through the
+    statement's names, so binding a batch's 1,000 keys by name costs a million steps; by number it costs none."""
+    numbers = {}
+
+    def number(match):
+        if match.group(1) is None:
+            return match.group(0)
+        return "?%d" % numbers.setdefault(match.group(1), len(numbers) + 1)
+
+    return _SQLITE_PARAM.sub(number, sql), tuple(numbers)
 
 
 _RERUN = "Rerun with the same journal: committed batches are skipped, and the failed one is checked and sent again."
@@ -153,7 +191,8 @@ class SqliteWriter:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             for tsql, params in batch.statements:
-                cursor = self.conn.execute(_sqltext.to_sqlite(tsql), params)
+                sql, names = numbered(_sqltext.to_sqlite(tsql))
+                cursor = self.conn.execute(sql, [params[name] for name in names])
                 rows += max(cursor.rowcount, 0)
                 cursor.close()
             check_rows(batch, rows)

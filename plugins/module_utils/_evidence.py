@@ -99,7 +99,7 @@ def _delimiter(text):
 
 
 def _csv_table(text, path):
-    """(columns, rows) with rows as (where, cells)."""
+    """(columns, rows) with rows as (line number, cells)."""
     lines = text.split("\n", 1)
     if lines[0].startswith("#TYPE"):  # Windows PowerShell's Export-Csv type line
         text = lines[1] if len(lines) > 1 else ""
@@ -113,7 +113,7 @@ def _csv_table(text, path):
             if columns is None:
                 columns = [c.strip() for c in cells]
             else:
-                rows.append(("line %d" % reader.line_num, cells))
+                rows.append((reader.line_num, cells))
     except csv.Error as exc:
         raise InputError("The evidence file %s is not valid CSV (line %d): %s." % (path, reader.line_num, exc))
     if columns is None:
@@ -123,6 +123,7 @@ def _csv_table(text, path):
 
 
 def _json_table(text, path):
+    """(columns, rows): rows an iterator of (row number, cells), made as they are read (a report's rows are many)."""
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -145,17 +146,12 @@ def _json_table(text, path):
     if not columns and any(isinstance(row, list) for row in rows):
         raise InputError("The evidence file %s has rows as lists but no 'columns' naming them." % path)
     columns = [str(c) for c in columns]
-    out = []
     for number, row in enumerate(rows, 1):
-        if isinstance(row, dict):
-            cells = [row.get(c) for c in columns]
-        elif isinstance(row, list):
-            cells = row
-        else:
+        if not isinstance(row, (dict, list)):
             raise InputError("The evidence file %s, row %d: a row must be an object or a list, not %s."
                              % (path, number, type(row).__name__))
-        out.append(("row %d" % number, cells))
-    return columns, out
+    return columns, ((number, [row.get(c) for c in columns] if isinstance(row, dict) else row)
+                     for number, row in enumerate(rows, 1))
 
 
 def _format(path, given, data=None):
@@ -205,30 +201,34 @@ def _cell(cells, index):
 
 
 def _guid(value, path, where, column):
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+    """The GUID of a cell (None for none); ``where`` is (unit, number): ("row", 3) or ("line", 4)."""
     guid = normalize_guid(value)
     if guid is None:
-        raise InputError("The evidence file %s, %s: %r in column %r is not a GUID." % (path, where, value, column),
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        raise InputError("The evidence file %s, %s %d: %r in column %r is not a GUID."
+                         % (path, where[0], where[1], value, column),
                          hint="A GUID is 8-4-4-4-12 hex digits, braces optional; leave the cell empty for none.")
     return None if guid == NIL_GUID else guid
 
 
-def _add_table(evidence, path, source, columns, rows, name_index, guid_index, unquote=False):
-    counts = dict(rows=0, names=0, guids=0)
+def _add_table(evidence, path, source, columns, rows, name_index, guid_index, fmt, unquote=False):
+    """Record each row of a table, rows as (number, cells): line numbers in a CSV file, row numbers in JSON."""
+    unit = "line" if fmt == "csv" else "row"
     guid_column = None if guid_index is None else columns[guid_index]
-    for where, cells in rows:
-        counts["rows"] += 1
+    count = names = guids = 0
+    for number, cells in rows:
+        count += 1
         raw = _cell(cells, name_index)
         if unquote and isinstance(raw, str) and raw.startswith("'") and neutralize_formula(raw[1:]) == raw:
             raw = raw[1:]  # cem_report wrote it with a leading quote so that a spreadsheet would not run it
         name = normalize_name(raw)
-        guid = _guid(_cell(cells, guid_index), path, where, guid_column)
+        guid = _guid(_cell(cells, guid_index), path, (unit, number), guid_column)
         if name or guid:
             add_evidence(evidence, name, guid, source)
-            counts["names"] += 1 if name else 0
-            counts["guids"] += 1 if guid else 0
-    return counts
+            names += 1 if name else 0
+            guids += 1 if guid else 0
+    return dict(rows=count, names=names, guids=guids)
 
 
 def _record(evidence, kind, path, source, fmt, columns, name_index, guid_index, counts):
@@ -252,7 +252,7 @@ def _load_report(evidence, path, source, read_file):
                          % (path, "GUID" if guid_index is None else "computer name", ", ".join(columns) or "none"),
                          hint="Use a cem_report with a GUID and a computer name column (connection_state: "
                               "ResourceGuid and Computer Name), or give the file under exports with its columns.")
-    counts = _add_table(evidence, path, source, columns, rows, name_index, guid_index, unquote=fmt == "csv")
+    counts = _add_table(evidence, path, source, columns, rows, name_index, guid_index, fmt, unquote=fmt == "csv")
     _record(evidence, "report", path, source, fmt, columns, name_index, guid_index, counts)
 
 
@@ -272,7 +272,7 @@ def _load_export(evidence, entry, source, read_file):
     else:
         name_index = None if name_col is None else _column(columns, name_col, path, "name")
         guid_index = None if guid_col is None else _column(columns, guid_col, path, "GUID")
-    counts = _add_table(evidence, path, source, columns, rows, name_index, guid_index)
+    counts = _add_table(evidence, path, source, columns, rows, name_index, guid_index, fmt)
     _record(evidence, "export", path, source, fmt, columns, name_index, guid_index, counts)
 
 
