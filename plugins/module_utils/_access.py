@@ -15,9 +15,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
 import fnmatch
 import functools
+import gc
 import json
 import os
 import re
@@ -69,6 +71,20 @@ def time_text(client, moment):
     ISO 8601 with a T on SQL Server, which converts it to the column's datetime type whatever DATEFORMAT is."""
     sep = " " if client.url.scheme == "sqlite" else "T"
     return moment.strftime("%Y-%m-%d" + sep + "%H:%M:%S")
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused while a run builds tens of thousands of rows, evidence entries and
+    decisions: they hold no reference cycles, and each full collection walks all of them (measured: 0.05 to 0.07 s
+    per 50,000 agents). Restored as it was, whatever happens."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def utc_now():

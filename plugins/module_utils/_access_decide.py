@@ -56,6 +56,9 @@ def normalize_name(name):
     """
     if name is None:
         return ""
+    if type(name) is str and "\\" not in name and "." not in name and not name[:1].isspace() \
+            and not name[-1:].isspace():
+        return name.lower()  # most names: nothing to strip (the whole rule below would give the same)
     text = str(name).strip().lower()
     if "\\" in text:
         text = text.rsplit("\\", 1)[1].strip()

@@ -361,6 +361,11 @@ def run(module, client):
     params = module.params
     if params["max_approvals"] < 0:
         raise InputError("max_approvals is %d; it must be 0 or more." % params["max_approvals"])
+    with _access.collector_paused():
+        return _run(module, client, params)
+
+
+def _run(module, client, params):
     profile = load_cmdb_profile(params["cmdb_profile"])
     plan, sources = plan_for(params, client, profile)
     counts = plan_counts(plan)

@@ -360,3 +360,12 @@ def test_fifty_thousand_agents_against_one_hundred_thousand_evidence_rows():
     approved = set(d["id"] for d in plan if d["decision"] == "approve")
     assert approved == set(range(0, 100000, 4))
     assert plan[0]["id"] == 0 and plan[0]["agent_guid"] == guid(0)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("PC01", "pc01"), (" PC01", "pc01"), ("PC01\t", "pc01"), ("Pc 01", "pc 01"), ("CORP\\PC01", "pc01"),
+    ("pc01.corp.example.com.", "pc01"), ("10.0.0.1", "10.0.0.1"), ("İSTANBUL-01", "İSTANBUL-01".lower()),
+    ("", ""), (" ", ""),
+])
+def test_normalize_name_short_path_agrees_with_the_rule(name, expected):
+    assert ad.normalize_name(name) == expected
