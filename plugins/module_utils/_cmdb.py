@@ -11,8 +11,10 @@ URLs:
 * ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` (the embedded lab).
 
 Queries are T-SQL; on SQLite they are transpiled with sqlglot. Values are always bound
-parameters. Every connection is used read-only: SQLite is opened with ``mode=ro`` and
-SQL Server work is rolled back; on SQL Server the client also warns when the login could write.
+parameters. Every query is read-only: SQLite is opened with ``mode=ro`` and SQL Server work is
+rolled back; on SQL Server the client also warns when the login could write. The one exception is
+``write_batches`` (``_cmdb_write``): the access decisions ``_access`` builds from the profile, each
+batch in one transaction; it refuses any other statement.
 
 ``timeout`` (cmdb_timeout) bounds, on SQLite, each query from its start to its last row read; on SQL
 Server it is pymssql's ``login_timeout`` and ``timeout``, FreeTDS's wait for each answer of the server.
@@ -33,7 +35,7 @@ import uuid
 from ansible_collections.itms.cem.plugins.module_utils._errors import (
     AuthError, InputError, MissingDependency, NotFound, TransportError, VendorFault,
 )
-from ansible_collections.itms.cem.plugins.module_utils import _sqltext
+from ansible_collections.itms.cem.plugins.module_utils import _cmdb_write, _sqltext
 from ansible_collections.itms.cem.plugins.module_utils._secrets import scrub
 
 from urllib.parse import quote, unquote, urlsplit
@@ -318,7 +320,8 @@ class MssqlBackend:
         unknown = [p for p in WRITE_PERMISSIONS if answers.get(p) is None]
         if granted:
             self.warnings.append("The %s may %s in %s. itms.cem only reads (custom SQL is checked and every statement "
-                                 "is rolled back), but a login that may write turns any mistake into a change. %s"
+                                 "is rolled back; only itms.cem.agent_access writes, the decisions its profile defines), but a "
+                                 "login that may write turns any mistake into a change. %s"
                                  % (login, ", ".join(granted), self.where, advice))
         elif unknown:
             self.warnings.append("Could not tell whether the %s may %s in %s. %s"
@@ -377,7 +380,8 @@ class CmdbClient:
     """Runs the T-SQL it is given against one CMDB and reads the live schema; knows no report or catalog.
 
     ``execute`` runs trusted SQL (the catalog's, rendered from a profile); ``run_sql`` runs a user's own
-    SQL after the read-only check. Both bind values as parameters.
+    SQL after the read-only check. Both bind values as parameters and never write. ``write_batches`` runs
+    only ``_cmdb_write.Batch`` objects of the statements ``_access`` builds.
     """
 
     def __init__(self, url, password=None, timeout=30, encryption="require", connect=None):
@@ -389,11 +393,15 @@ class CmdbClient:
         self.warnings = self.backend.warnings  # one list: what the backend found at connect time, and later
         self.queries = 0
         self.elapsed_ms = 0
+        self.writes = 0  # statements committed by write_batches
+        self.rows_written = 0
         self._schema = None
+        self._writer = None
 
     def stats(self):
         """What this client did, for the task result."""
-        return dict(backend=self.url.scheme, queries=self.queries, elapsed_ms=self.elapsed_ms)
+        return dict(backend=self.url.scheme, queries=self.queries, elapsed_ms=self.elapsed_ms, writes=self.writes,
+                    rows_written=self.rows_written)
 
     # -- schema -------------------------------------------------------------------------
     def schema(self):
@@ -450,5 +458,29 @@ class CmdbClient:
         _sqltext.check_parameters(sql, params)
         return self.execute(sql.strip().rstrip(";").strip(), params, max_rows)
 
+    # -- the one write path -------------------------------------------------------------
+    def write_batches(self, batches, on_batch=None):
+        """Run each ``_cmdb_write.Batch`` in one transaction; ``on_batch(key, rows)`` after each COMMIT.
+
+        Returns dict(batches, rows). A failure rolls the batch back and raises TransportError naming it and how
+        many batches were committed before it.
+        """
+        if self._writer is None:
+            if self.url.scheme == "sqlite":
+                self._writer = _cmdb_write.SqliteWriter(self.backend.path, self.backend.timeout)
+            else:
+                self._writer = _cmdb_write.MssqlWriter(self.backend.conn, self.backend._scrub, self.backend.where)
+        started = time.time()
+        try:
+            return _cmdb_write.write_batches(self._writer, batches, on_batch, self._count_write)
+        finally:
+            self.elapsed_ms += int(round((time.time() - started) * 1000))
+
+    def _count_write(self, statements, rows):
+        self.writes += statements
+        self.rows_written += rows
+
     def close(self):
+        if self._writer is not None:
+            self._writer.close()
         self.backend.close()

@@ -95,8 +95,10 @@ DEFAULT_CMDB_PROFILE = {
         # whose SQL is not published).
         "resource_state": None,
     },
-    # Stored values that stand for each authentication kind in authentication.type.
-    "values": {"authentication": {"permanent": None, "ephemeral": None, "both": None}},
+    # Stored values that stand for each authentication kind in authentication.type, and for each state of an agent
+    # in the access store (tables.agent_access, not publicly documented: unmapped here, so absent).
+    "values": {"authentication": {"permanent": None, "ephemeral": None, "both": None},
+               "agent_access_status": {"pending": None, "approved": None, "blocked": None}},
 }
 
 # Which logical columns a supplied table entry must map, so a profile typo fails
@@ -108,6 +110,8 @@ REQUIRED_COLUMNS = {
     "gateway": ("resource_guid", "gateway", "port", "current", "last_success"),
     "authentication": ("resource_guid", "type"),
     "resource_state": ("resource_guid", "deleted"),
+    # agent_guid is optional: the store may have no GUID column.
+    "agent_access": ("id", "agent_name", "reported_by", "created", "status"),
 }
 
 UNDOCUMENTED_HINT = {
@@ -120,7 +124,21 @@ UNDOCUMENTED_HINT = {
         "The column that marks a resource as deleted is not publicly documented. Find it with "
         "itms.cem.cmdb_schema_info (search: '%Deleted%') and set tables.resource_state in your cmdb_profile."
     ),
+    "agent_access": (
+        "The tables behind the console's 'Cloud-enabled Agents Access Troubleshooting' page are not publicly "
+        "documented. Capture what the console sends when you click Approve (SQL Server Extended Events; see "
+        "docs/profiles.md, 'The access store'), then set tables.agent_access, values.agent_access_status and "
+        "access.write in your cmdb_profile."
+    ),
+    "agent_access_status": (
+        "The stored values of the access store's status column are not publicly documented; read them from "
+        "the statements the console sends (docs/profiles.md, 'The access store')."
+    ),
 }
+
+ACCESS_STATUSES = ("pending", "approved", "blocked")
+WRITE_KINDS = ("update", "procedure")
+_PROCEDURE_PARAMETER = re.compile(r"^@[A-Za-z_][A-Za-z0-9_]*$")
 
 _SIMPLE_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -174,6 +192,66 @@ def _validate(data, origin):
     values = data.get("values", {})
     if not isinstance(values, dict):
         raise InputError("The 'values' entry of the CMDB profile from %s is not a mapping." % origin)
+    _validate_access_statuses(values.get("agent_access_status"), origin)
+    _validate_access(data.get("access"), origin)
+
+
+def _validate_access_statuses(statuses, origin):
+    if statuses is None:
+        return
+    if not isinstance(statuses, dict):
+        raise InputError("values.agent_access_status (from %s) must map %s to stored values."
+                         % (origin, ", ".join(ACCESS_STATUSES)))
+    unknown = sorted(str(k) for k in statuses if k not in ACCESS_STATUSES)
+    if unknown:
+        raise InputError("values.agent_access_status (from %s) names %s; the states are %s."
+                         % (origin, ", ".join(unknown), ", ".join(ACCESS_STATUSES)))
+    seen = {}
+    for key in ACCESS_STATUSES:
+        value = statuses.get(key)
+        if value is None:
+            continue
+        if isinstance(value, (dict, list, bool)):
+            raise InputError("values.agent_access_status.%s (from %s) must be a number or a string, not %r."
+                             % (key, origin, value))
+        if str(value) in seen:
+            raise InputError("values.agent_access_status (from %s) gives %s and %s the same stored value %r."
+                             % (origin, seen[str(value)], key, value))
+        seen[str(value)] = key
+
+
+def _validate_access(access, origin):
+    """The ``access:`` section: how a decision is written (an UPDATE generated from the mapping, or a procedure)."""
+    if access is None:
+        return
+    write = access.get("write") if isinstance(access, dict) else None
+    if not isinstance(access, dict) or not isinstance(write, dict):
+        raise InputError("The 'access' entry of the CMDB profile from %s must be a mapping with a 'write' mapping."
+                         % origin)
+    kind = write.get("kind")
+    if kind not in WRITE_KINDS:
+        raise InputError("access.write.kind (from %s) is %r; it must be one of %s."
+                         % (origin, kind, ", ".join(WRITE_KINDS)))
+    set_now = write.get("set_now", [])
+    if not isinstance(set_now, list) or not all(isinstance(c, str) and c for c in set_now):
+        raise InputError("access.write.set_now (from %s) must be a list of column names." % origin)
+    if kind == "update":
+        return
+    if set_now:
+        raise InputError("access.write.set_now (from %s) applies to kind update only; the procedure sets what it sets."
+                         % origin)
+    if not isinstance(write.get("procedure"), str) or not write["procedure"].strip():
+        raise InputError("access.write.procedure (from %s) must name the stored procedure, e.g. dbo.spName." % origin)
+    parameters = write.get("parameters")
+    if not isinstance(parameters, dict) or sorted(parameters) != ["id", "status"]:
+        raise InputError("access.write.parameters (from %s) must map id and status to the procedure's parameter "
+                         "names, e.g. {id: '@AgentId', status: '@Status'}." % origin)
+    for key in ("id", "status"):
+        if not isinstance(parameters[key], str) or not _PROCEDURE_PARAMETER.match(parameters[key]):
+            raise InputError("access.write.parameters.%s (from %s) is %r; a procedure parameter is @ followed by a "
+                             "plain name." % (key, origin, parameters[key]))
+    if parameters["id"].lower() == parameters["status"].lower():
+        raise InputError("access.write.parameters (from %s) names the same parameter for id and status." % origin)
 
 
 class CmdbProfile:
@@ -220,6 +298,18 @@ class CmdbProfile:
                 missing=["values.%s.%s" % (group, key)],
             )
         return found[key]
+
+    def access_write(self):
+        """The validated ``access.write`` mapping; ProfileMismatch when the profile does not say how to write."""
+        write = (self.data.get("access") or {}).get("write")
+        if write is None:
+            raise ProfileMismatch(
+                "The CMDB profile (%s) does not say how a decision is written to the access store." % self.origin,
+                hint="Set access.write in your cmdb_profile (kind update or procedure). %s"
+                     % UNDOCUMENTED_HINT["agent_access"],
+                missing=["access.write"],
+            )
+        return write
 
     def physical_columns(self):
         """Every (table, column) the profile maps, as physical names."""

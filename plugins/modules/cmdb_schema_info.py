@@ -18,6 +18,10 @@ description:
   - Lists the logical tables the profile leaves unmapped (not publicly documented), so you know which catalog
     queries cannot run yet.
   - With O(search), lists the tables whose name or columns match a pattern, to find the tables to put in a profile.
+  - When the profile maps the access store (C(tables.agent_access), not publicly documented), also checks how a
+    decision is written (C(access.write)) - the C(set_now) columns of kind C(update), or that the stored procedure
+    of kind C(procedure) exists on SQL Server - and reports it in RV(access). Kind C(procedure) on an SQLite CMDB is
+    an input error (SQLite has no stored procedures).
 author: ITMS CEM Developers (@itms-cem)
 extends_documentation_fragment:
   - itms.cem.cmdb
@@ -99,6 +103,17 @@ tables:
   returned: always
   type: dict
   sample: {"vComputer": ["Guid", "Name", "IsManaged"]}
+access:
+  description:
+    - How the profile reads and writes the access store of the "Cloud-enabled Agents Access Troubleshooting" page.
+    - C(mapped) whether C(tables.agent_access) is mapped (when not, C(hint) says how to find it); C(table); C(write)
+      the write kind (C(update), C(procedure), or null when C(access.write) is missing); C(set_now) the columns set to
+      the time of a decision; C(procedure) and C(procedure_exists) for kind C(procedure); C(statuses) the stored value
+      of each state (null when not mapped).
+  returned: always
+  type: dict
+  sample: {"mapped": true, "table": "Lab_CEM_Agent_Access", "write": "update", "set_now": ["DecidedDate"],
+           "procedure": null, "procedure_exists": null, "statuses": {"pending": 0, "approved": 1, "blocked": 2}}
 matches:
   description: With O(search), the tables whose name or columns match, with the matching columns (all columns when
     the table name matched).
@@ -109,15 +124,37 @@ matches:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.itms.cem.plugins.module_utils import _access
 from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
 from ansible_collections.itms.cem.plugins.module_utils._errors import ProfileMismatch
-from ansible_collections.itms.cem.plugins.module_utils._profile import UNDOCUMENTED_HINT, load_cmdb_profile
+from ansible_collections.itms.cem.plugins.module_utils._profile import (
+    ACCESS_STATUSES, UNDOCUMENTED_HINT, load_cmdb_profile,
+)
+
+
+def access_section(client, profile, missing):
+    """What the profile says of the access store, with the stored procedure checked (appended to ``missing``)."""
+    write = (profile.data.get("access") or {}).get("write") or {}
+    statuses = (profile.data.get("values") or {}).get("agent_access_status") or {}
+    section = dict(mapped=profile.has_table(_access.TABLE), table=None, write=write.get("kind"),
+                   set_now=list(write.get("set_now") or []), procedure=write.get("procedure"), procedure_exists=None,
+                   statuses=dict((s, statuses.get(s)) for s in ACCESS_STATUSES))
+    if section["mapped"]:
+        section["table"] = profile.table(_access.TABLE)
+    else:
+        section["hint"] = UNDOCUMENTED_HINT[_access.TABLE]
+    if write.get("kind") == "procedure":
+        section["procedure_exists"] = _access.procedure_exists(client, write["procedure"])
+        if not section["procedure_exists"]:
+            missing.append("%s (procedure)" % write["procedure"])
+    return section
 
 
 def run(module, client):
     profile = load_cmdb_profile(module.params["cmdb_profile"])
-    pairs = profile.physical_columns()
+    pairs = profile.physical_columns() + _access.write_columns(profile)
     missing = client.missing(pairs)
+    access = access_section(client, profile, missing)
     schema = client.schema()
     tables = {}
     for table, _column in pairs:
@@ -127,7 +164,7 @@ def run(module, client):
     unmapped = dict((logical, UNDOCUMENTED_HINT.get(logical, "Not mapped by the profile."))
                     for logical, entry in sorted(profile.data["tables"].items()) if entry is None)
     result = dict(profile_name=profile.name, profile_ok=not missing, missing=missing,
-                  checked=["%s.%s" % pair for pair in pairs], unmapped=unmapped, tables=tables)
+                  checked=["%s.%s" % pair for pair in pairs], unmapped=unmapped, tables=tables, access=access)
     if module.params["search"]:
         result["matches"] = client.search(module.params["search"])
     if missing and module.params["fail_on_mismatch"]:

@@ -5,7 +5,7 @@
 import argparse
 import sys
 
-from itms_lab import cmdb, services
+from itms_lab import cmdb, rollback, services
 
 
 def build_parser():
@@ -27,6 +27,7 @@ def build_parser():
     p_add.set_defaults(func=lambda a: cmdb.add_computer(a.db, a.guid, a.name, gateway=a.gateway))
 
     services.add_subcommands(sub)
+    rollback.add_subcommands(sub)
     return parser
 
 

@@ -3,9 +3,16 @@
 """The lab CMDB: a deterministic SQLite database with the CEM tables of KB 440752.
 
 Tables and columns named by KB 440752 Part 2 are reproduced with those names. The CEM
-authentication type and the deleted flag are not publicly documented, so the lab keeps
-them in tables of its own (prefix ``Lab_``) and ``profiles/cmdb.yml`` maps them; a real
-CMDB needs its own profile for them.
+authentication type, the deleted flag and the store behind the console's "Cloud-enabled
+Agents Access Troubleshooting" page (KB 440752) are not publicly documented, so the lab
+keeps them in tables of its own (prefix ``Lab_``) and ``profiles/cmdb.yml`` maps them; a
+real CMDB needs its own profile for them.
+
+``Lab_Resource_State`` holds one row per resource: its deleted flag and the time it
+registered (``RegisteredDate``), so that ``itms-lab rollback`` (``rollback.py``) can lose the
+registrations made after a point. The access store (``Lab_CEM_Agent_Access``) is empty until
+a rollback fills it; every status change is counted in ``Lab_Access_Writes`` by a trigger,
+and ``Lab_Faults`` lets ``itms-lab fault`` make a status change fail as a dropped connection.
 """
 
 import argparse
@@ -39,6 +46,54 @@ GATEWAYS = (
 )
 AUTH_VALUES = {"permanent": 1, "ephemeral": 2, "both": 3}
 BASE_TIME = datetime.datetime(2026, 11, 1, 12, 0, 0)
+GENERATOR = "itms-lab cmdb 2"  # in Lab_Info: a lab directory with an older CMDB gets a new one at the next up
+# Registrations spread over two years that end a day before BASE_TIME (before any Last Success).
+REGISTRATION_DAYS = 730
+# The access store: Status values (mapped in profiles/cmdb.yml values.agent_access_status).
+ACCESS_STATUS = {"pending": 0, "approved": 1, "blocked": 2}
+FAULT_MESSAGE = "lab fault: the CMDB connection dropped"
+
+ACCESS_SCHEMA = """
+CREATE TABLE Lab_CEM_Agent_Access (
+    [Id] INTEGER PRIMARY KEY,
+    [AgentName] TEXT NOT NULL,
+    [AgentGuid] TEXT,
+    [ReportedBy] TEXT,
+    [CreatedDate] TEXT,
+    [Status] INTEGER NOT NULL,
+    [DecidedDate] TEXT
+);
+CREATE INDEX ix_access_status ON Lab_CEM_Agent_Access ([Status]);
+CREATE TABLE Lab_Access_Writes (
+    [Id] INTEGER PRIMARY KEY,
+    [AccessId] INTEGER NOT NULL,
+    [OldStatus] INTEGER,
+    [NewStatus] INTEGER,
+    [At] TEXT NOT NULL
+);
+CREATE INDEX ix_writes_access ON Lab_Access_Writes ([AccessId]);
+CREATE TABLE Lab_Faults (
+    [Name] TEXT PRIMARY KEY,
+    [Value] TEXT
+);
+CREATE TABLE Lab_Agent_Inventory (
+    [AgentGuid] TEXT PRIMARY KEY,
+    [Inventory] TEXT NOT NULL
+);
+CREATE TRIGGER lab_access_fault BEFORE UPDATE OF [Status] ON Lab_CEM_Agent_Access
+WHEN NEW.[Status] IS NOT OLD.[Status] AND EXISTS (
+    SELECT 1 FROM Lab_Faults f WHERE f.[Name] = 'fail_after_writes'
+    AND (SELECT COUNT(*) FROM Lab_Access_Writes) >= CAST(f.[Value] AS INTEGER))
+BEGIN
+    SELECT RAISE(ABORT, '""" + FAULT_MESSAGE + """');
+END;
+CREATE TRIGGER lab_access_written AFTER UPDATE OF [Status] ON Lab_CEM_Agent_Access
+WHEN NEW.[Status] IS NOT OLD.[Status]
+BEGIN
+    INSERT INTO Lab_Access_Writes ([AccessId], [OldStatus], [NewStatus], [At])
+    VALUES (NEW.[Id], OLD.[Status], NEW.[Status], strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END;
+"""
 
 SCHEMA = """
 CREATE TABLE vComputer (
@@ -72,11 +127,12 @@ CREATE TABLE Lab_CEM_Agent_Authentication (
 );
 CREATE TABLE Lab_Resource_State (
     [_ResourceGuid] TEXT PRIMARY KEY,
-    [Deleted] INTEGER NOT NULL
+    [Deleted] INTEGER NOT NULL,
+    [RegisteredDate] TEXT
 );
 CREATE INDEX ix_nz_resource ON Inv_AeX_AC_Network_Zone ([_ResourceGuid]);
 CREATE INDEX ix_gw_resource ON Inv_AeX_AC_InternetGatewayDetails ([_ResourceGuid]);
-"""
+""" + ACCESS_SCHEMA
 
 OS_NAMES = ("Windows 11 Enterprise", "Windows 10 Enterprise", "Windows Server 2022 Standard",
             "Windows Server 2019 Standard", "macOS 14")
@@ -86,12 +142,31 @@ def _stamp(moment):
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def stamp(moment):
+    """A time as the lab CMDB writes it (``Last Success``, ``RegisteredDate``, ``CreatedDate``): UTC, to the second."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return _stamp(moment)
+
+
+def registration_times(computers, seed):
+    """``RegisteredDate`` of resources 1..computers: strictly increasing with the index, deterministic per seed.
+
+    From a random stream of its own, so the rest of the CMDB is what it was before registration times existed.
+    """
+    rng = random.Random("itms-lab registration %d" % seed)
+    first = BASE_TIME - datetime.timedelta(days=REGISTRATION_DAYS + 1)
+    step = REGISTRATION_DAYS * 86400.0 / computers  # >= 630 s: one second apart at least
+    return [_stamp(first + datetime.timedelta(seconds=int((index + rng.random()) * step))) for index in range(computers)]
+
+
 def generate(computers, seed):
     """Return the rows of every table for ``computers`` resources; pure and deterministic."""
     rng = random.Random(seed)
     tables = {"vComputer": [], "Inv_AeX_AC_Network_Zone": [], "Inv_AeX_AC_InternetGatewayDetails": [],
               "Lab_CEM_Agent_Authentication": [], "Lab_Resource_State": []}
     gateway_weights = [g[2] for g in GATEWAYS]
+    registered = registration_times(computers, seed)
     for index in range(1, computers + 1):
         guid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         kind = rng.random()
@@ -102,8 +177,8 @@ def generate(computers, seed):
         managed = 0 if rng.random() < 0.05 else 1
         ip = "10.%d.%d.%d" % (rng.randrange(0, 64), rng.randrange(0, 256), rng.randrange(1, 255))
         tables["vComputer"].append((guid, name, "corp.example.com", ip, os_name, managed))
-        if rng.random() < 0.02:
-            tables["Lab_Resource_State"].append((guid, 1))
+        deleted = 1 if rng.random() < 0.02 else 0
+        tables["Lab_Resource_State"].append((guid, deleted, registered[index - 1]))
         if rng.random() < 0.02:
             continue  # never sent Network Zone inventory: absent from the seed query's JOIN
 
@@ -150,16 +225,18 @@ INSERTS = {
     "Inv_AeX_AC_InternetGatewayDetails": "INSERT INTO Inv_AeX_AC_InternetGatewayDetails ([_ResourceGuid], "
                                          "[Gateway], [Port], [Current], [Last Success]) VALUES (?, ?, ?, ?, ?)",
     "Lab_CEM_Agent_Authentication": "INSERT INTO Lab_CEM_Agent_Authentication VALUES (?, ?)",
-    "Lab_Resource_State": "INSERT INTO Lab_Resource_State VALUES (?, ?)",
+    "Lab_Resource_State": "INSERT INTO Lab_Resource_State VALUES (?, ?, ?)",
 }
 
 
 def add_computer(path, guid, name, managed=True, on_internet=True, gateway=None):
     """Add one computer to an existing lab CMDB, with its Network Zone inventory and, given ``gateway``, a current
-    gateway row: for rehearsing a change between two reports or two inventory runs."""
-    conn = sqlite3.connect(path)
+    gateway row: for rehearsing a change between two reports or two inventory runs. It registers now."""
+    conn = sqlite3.connect(path, timeout=30)
     try:
         with conn:
+            conn.execute(INSERTS["Lab_Resource_State"],
+                         (guid, 0, stamp(datetime.datetime.now(datetime.timezone.utc))))
             conn.execute(INSERTS["vComputer"], (guid, name, "corp.example.com", "10.9.9.9", "Windows 11 Enterprise",
                                                 1 if managed else 0))
             conn.execute(INSERTS["Inv_AeX_AC_Network_Zone"], (guid, 1 if on_internet else 0, 1, 1, 1, "TLS 1.3"))
@@ -187,7 +264,7 @@ def write(path, computers, seed):
             conn.executemany(INSERTS[table], rows)
         conn.execute("CREATE TABLE Lab_Info (Key TEXT PRIMARY KEY, Value TEXT)")
         conn.executemany("INSERT INTO Lab_Info VALUES (?, ?)",
-                         [("computers", str(computers)), ("seed", str(seed)), ("generator", "itms-lab cmdb 1")])
+                         [("computers", str(computers)), ("seed", str(seed)), ("generator", GENERATOR)])
         conn.commit()
     finally:
         conn.close()

@@ -9,6 +9,9 @@ certificates (``endpoints.py``) and the lab DNS server (``dns.py``). This module
 into their configuration files, starts and stops them, and describes them for ``lab.json`` and
 ``inventory.yml``.
 
+The gateway's process also lets the agents approved after ``itms-lab rollback`` reconnect to the lab CMDB, after
+``--policy-interval`` seconds (``reconnect.py``).
+
 Files in DIR: ``ig/config.xml``, ``ig/a.log``, ``ig/host.json``, ``ig/gateway.pem`` (its certificate),
 ``ig/gateway.key``, ``ig/gateway-ca.pem`` (what to trust for it), ``tls/<kind>.pem``/``.key``, and per
 service ``<name>-config.json``, ``<name>.pid``, ``<name>-ready.json``, ``<name>-server.log``.
@@ -18,7 +21,7 @@ import argparse
 import os
 import sys
 
-from itms_lab import gateway, procs, tlsserve
+from itms_lab import gateway, procs, reconnect, tlsserve
 
 LAB = procs.LAB
 GATEWAY_PROFILE = os.path.join(LAB, "profiles", "gateway.yml")
@@ -69,6 +72,16 @@ def _offset(text):
     return name.strip(), int(seconds) if seconds.is_integer() else seconds
 
 
+def _interval(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("--policy-interval must be a whole number of seconds, not %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("--policy-interval must be 1 second or more")
+    return value
+
+
 def add_arguments(parser):
     kinds = ", ".join(_kinds())
     parser.add_argument("--gateway-cert", type=_kind, default=None, metavar="KIND",
@@ -80,6 +93,9 @@ def add_arguments(parser):
                         help="the port of the gateway in the default CEM settings policy (default: the listener port)")
     parser.add_argument("--date-offset", type=_offset, action="append", default=None, metavar="NAME=SECONDS",
                         help="shift the Date header of ns, gateway or a TLS endpoint kind (%s); repeatable" % kinds)
+    parser.add_argument("--policy-interval", type=_interval, default=None, metavar="N",
+                        help="seconds after an approval before a lab agent reconnects (the agents' policy update "
+                             "interval; default %d)" % reconnect.DEFAULT_POLICY_INTERVAL_S)
 
 
 # --------------------------------------------------------------------------- files and processes
@@ -166,7 +182,9 @@ def up(directory, args, port, ns_ready, ns_paths):
         "gateway": {"config_xml": files["config_xml"], "log": files["log"], "host_state": files["host_state"],
                     "cert": files["cert"], "key": files["key"], "trust": files["trust"],
                     "ca_cert": ns_paths["ca"], "ca_key": ns_paths["ca_key"], "ns_url": ns_url, "ns_ca": ns_paths["ca"],
-                    "cert_kind": args.gateway_cert or "good", "date_offset": offsets.get("gateway", 0)},
+                    "cert_kind": args.gateway_cert or "good", "date_offset": offsets.get("gateway", 0),
+                    "cmdb": ns_paths["cmdb"],
+                    "policy_interval_seconds": args.policy_interval or reconnect.DEFAULT_POLICY_INTERVAL_S},
         "tls": {"cert_dir": files["tls_dir"], "ca_cert": ns_paths["ca"], "ca_key": ns_paths["ca_key"],
                 "ports": dict((kind, entry.get("port")) for kind, entry in (previous.get("tls_endpoints") or {}).items()),
                 "date_offsets": dict((kind, value) for kind, value in offsets.items() if kind in _kinds())},
@@ -180,7 +198,9 @@ def up(directory, args, port, ns_ready, ns_paths):
                 _warn_ignored(service.title, [
                     ("--gateway-cert", running.get("cert_kind"), args.gateway_cert),
                     ("--gateway-port", (service.ready() or {}).get("port"), args.gateway_port),
-                    ("--date-offset gateway=", running.get("date_offset", 0), offsets.get("gateway"))])
+                    ("--date-offset gateway=", running.get("date_offset", 0), offsets.get("gateway")),
+                    ("--policy-interval", running.get("policy_interval_seconds", reconnect.DEFAULT_POLICY_INTERVAL_S),
+                     args.policy_interval)])
             elif name == "tls":
                 _warn_ignored(service.title, [("--date-offset %s=" % kind, (running.get("date_offsets") or {}).get(kind, 0),
                                                value) for kind, value in sorted(configs["tls"]["date_offsets"].items())])
@@ -233,7 +253,7 @@ def status(directory):
 # --------------------------------------------------------------------------- lab.json and inventory
 
 def describe(directory, readies, ns_config):
-    """What lab.json gains: gateway, tls_endpoints, dns (from the running services' configs and ready files)."""
+    """What lab.json gains: gateway, tls_endpoints, dns, access (from the running services' configs and ready files)."""
     from itms_lab import endpoints
 
     files = paths(directory)
@@ -249,6 +269,8 @@ def describe(directory, readies, ns_config):
                     "cert_kind": gw_config.get("cert_kind", "good"), "policy_port": policy.get("port")},
         "tls_endpoints": endpoints.describe(readies["tls"]["ports"], tls_config.get("date_offsets")),
         "dns": {"host": HOST, "port": readies["dns"]["port"], "names": zone()},
+        "access": {"policy_interval_seconds": gw_config.get("policy_interval_seconds", reconnect.DEFAULT_POLICY_INTERVAL_S),
+                   "rollback": os.path.join(directory, "rollback.json")},
     }
 
 
@@ -259,7 +281,8 @@ def inventory_vars(lab):
                 ("itms_gateway_ca_path", gw["ca_path"]),
                 ("itms_dns_resolvers", ["%s:%d" % (lab["dns"]["host"], lab["dns"]["port"])]),
                 ("itms_ns_version", ns["version"]), ("itms_ns_fqdn", ns["fqdn"]), ("itms_ns_address", ns["host"]),
-                ("itms_ns_port", ns["port"]), ("itms_ns_agent_port", ns["port"]))
+                ("itms_ns_port", ns["port"]), ("itms_ns_agent_port", ns["port"]),
+                ("itms_policy_interval_seconds", lab["access"]["policy_interval_seconds"]))
     group_vars = (("internet_gateway_name", gw["name"]), ("internet_gateway_profile", gw["profile"]),
                   ("internet_gateway_config_path", gw["config"]), ("internet_gateway_log_path", gw["log"]),
                   ("internet_gateway_host_state_file", gw["state"]))

@@ -13,7 +13,9 @@ Notification Server" to ``a.log``. How the real gateway stores its settings is n
 is not public either: the lab gateway counts the NS as reached when it answers an HTTPS request whose
 certificate verifies against the lab CA.
 
-The process (``python -m itms_lab.daemon --dir DIR --service gateway``) reads ``DIR/gateway-config.json``.
+The process (``python -m itms_lab.daemon --dir DIR --service gateway``) reads ``DIR/gateway-config.json``. When
+that names the lab CMDB (``cmdb``), the process also runs the loop that lets the agents approved after a rollback
+reconnect, ``policy_interval_seconds`` after their approval (``reconnect.py``).
 """
 
 import datetime
@@ -154,6 +156,7 @@ class Gateway:
         self.registered = threading.Event()
         self.stopping = threading.Event()
         self._thread = None
+        self.reconnector = None
 
     def _now(self):
         # The gateway's clock: off by its Date offset, in a.log as in its answers.
@@ -195,6 +198,12 @@ class Gateway:
                                     body=b"itms-lab Internet Gateway\r\n", server_header="itms-lab-internet-gateway",
                                     name="lab-ig").start()
         _write(self.config["host_state"], json.dumps(host_state(self.port), indent=1, sort_keys=True) + "\n")
+        if self.config.get("cmdb"):  # agents approved after a rollback come back (reconnect.py)
+            from itms_lab import reconnect
+
+            self.reconnector = reconnect.Reconnector(
+                self.config["cmdb"], self.config.get("policy_interval_seconds", reconnect.DEFAULT_POLICY_INTERVAL_S),
+                self.config.get("reconnect_poll_s", reconnect.POLL_S)).start()
         # The first attempt before the ready file: when up returns, the registration request is in the NS log.
         if not self._register():
             self._thread = threading.Thread(target=self._retry, name="lab-ig-register", daemon=True)
@@ -222,6 +231,8 @@ class Gateway:
 
     def stop(self):
         self.stopping.set()
+        if self.reconnector is not None:
+            self.reconnector.stop()
         if self.server is not None:
             self.server.stop()
         if self.port is not None:

@@ -14,8 +14,8 @@ every service; it is fine to run when nothing runs.
 Files in DIR: ``ca.pem`` (the CA to trust), ``ca.key``, ``ns.pem``/``ns.key`` (127.0.0.1, localhost
 and ns.cem-lab.internal), ``ns-selfsigned.pem``/``.key``, ``ns-secrets.json`` and ``ns-ntlm-users``
 (mode 0600), ``ns-config.json``, ``ns.pid``, ``ns-ready.json``, ``ns-server.log``, ``ns-items.json``,
-``ns-requests.jsonl``, ``ns-faults.json`` (yours to write), ``cmdb.sqlite``; the gateway's, the TLS
-endpoints' and the DNS server's files are listed in ``edge.py``.
+``ns-requests.jsonl``, ``ns-faults.json`` (yours to write), ``cmdb.sqlite``, ``rollback.json`` (written by
+``itms-lab rollback``); the gateway's, the TLS endpoints' and the DNS server's files are listed in ``edge.py``.
 """
 
 import argparse
@@ -270,7 +270,8 @@ def _cmdb_matches(path, computers, seed):
             conn.close()
     except sqlite3.Error:
         return False
-    return info.get("computers") == str(computers) and info.get("seed") == str(seed)
+    return (info.get("computers") == str(computers) and info.get("seed") == str(seed)
+            and info.get("generator") == cmdb.GENERATOR)
 
 
 # --------------------------------------------------------------------------- the NS process
