@@ -56,7 +56,7 @@ def normalize_name(name):
     """
     if name is None:
         return ""
-    if type(name) is str and "\\" not in name and "." not in name and not name[:1].isspace() \
+    if isinstance(name, str) and "\\" not in name and "." not in name and not name[:1].isspace() \
             and not name[-1:].isspace():
         return name.lower()  # most names: nothing to strip (the whole rule below would give the same)
     text = str(name).strip().lower()
@@ -72,7 +72,7 @@ def normalize_guid(text):
     """A GUID lower case without braces, or None when ``text`` is not an 8-4-4-4-12 hex GUID (or is empty)."""
     if text is None:
         return None
-    if type(text) is str and _GUID.match(text):  # most are written so already
+    if isinstance(text, str) and _GUID.match(text):  # most are written so already
         return text
     value = str(text).strip().lower()
     if value.startswith("{") and value.endswith("}"):
