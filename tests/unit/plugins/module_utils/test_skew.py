@@ -4,7 +4,6 @@
 import calendar
 import datetime
 import email.utils
-import ipaddress
 import socket
 import ssl
 import threading
@@ -12,13 +11,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.itms.cem.plugins.module_utils import _skew
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
+from itms_lab import certs
 
 MOMENT = calendar.timegm((2026, 11, 29, 21, 54, 22))
 DATE = "Sun, 29 Nov 2026 21:54:22 GMT"
@@ -135,43 +131,16 @@ def test_summary():
 
 # --------------------------------------------------------------------------- real servers
 
-def _name(cn):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(subject, key, issuer, issuer_key, ca):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(cert, key=None):
-    text = cert.public_bytes(serialization.Encoding.PEM)
-    if key is not None:
-        text += key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption())
-    return text
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """{ca: the CA file to trust, good: server PEM issued by it, untrusted: server PEM of another CA}."""
     folder = tmp_path_factory.mktemp("skew-pki")
-    files = {}
-    for label in ("trusted", "other"):
-        ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-        ca = _cert("%s CA" % label, ca_key, "%s CA" % label, ca_key, True)
-        files[label + "_ca"] = folder / ("%s-ca.pem" % label)
-        files[label + "_ca"].write_bytes(_pem(ca))
-        files[label] = folder / ("%s-server.pem" % label)
-        files[label].write_bytes(_pem(_cert("127.0.0.1", key, "%s CA" % label, ca_key, False), key))
-    return dict(ca=str(files["trusted_ca"]), good=str(files["trusted"]), untrusted=str(files["other"]))
+    ca = certs.make_ca("skew unit CA")
+    names = dict(names=("localhost",), ips=("127.0.0.1",))
+    good, untrusted = certs.issue("good", ca, **names), certs.issue("untrusted", ca, **names)
+    return dict(ca=certs.write_pem(str(folder / "ca.pem"), ca[0]),
+                good=certs.write_pem(str(folder / "good.pem"), *good),
+                untrusted=certs.write_pem(str(folder / "untrusted.pem"), *untrusted))
 
 
 def make_handler(offset=0.0, send_date=True, head_status=200, head=True):

@@ -1,9 +1,7 @@
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """itms.cem.clock_skew_info end to end against real HTTPS servers in threads, and its bad input."""
-import datetime
 import email.utils
-import ipaddress
 import socket
 import ssl
 import threading
@@ -12,12 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.itms.cem.plugins.modules import clock_skew_info
+from itms_lab import certs
 
 
 @pytest.fixture(autouse=True)
@@ -28,36 +23,14 @@ def warned(monkeypatch):
     return messages
 
 
-def _cert(subject, key, issuer, issuer_key, ca):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(cert, key=None):
-    text = cert.public_bytes(serialization.Encoding.PEM)
-    if key is not None:
-        text += key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption())
-    return text
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     folder = tmp_path_factory.mktemp("skew-module-pki")
-    ca_key, key, other_key = (ec.generate_private_key(ec.SECP256R1()) for _i in range(3))
-    (folder / "ca.pem").write_bytes(_pem(_cert("lab CA", ca_key, "lab CA", ca_key, True)))
-    (folder / "good.pem").write_bytes(_pem(_cert("127.0.0.1", key, "lab CA", ca_key, False), key))
-    (folder / "self.pem").write_bytes(_pem(_cert("127.0.0.1", other_key, "127.0.0.1", other_key, False), other_key))
-    return dict((name, str(folder / ("%s.pem" % name))) for name in ("ca", "good", "self"))
+    ca = certs.make_ca("skew module CA")
+    where = dict(names=(), ips=("127.0.0.1",))
+    good, self_signed = certs.issue("good", ca, **where), certs.issue("self_signed", **where)
+    return dict(ca=certs.write_pem(str(folder / "ca.pem"), ca[0]), good=certs.write_pem(str(folder / "good.pem"), *good),
+                self=certs.write_pem(str(folder / "self.pem"), *self_signed))
 
 
 @pytest.fixture
