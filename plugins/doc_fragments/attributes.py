@@ -60,3 +60,32 @@ attributes:
     support: full
     membership: [itms.cem.ns]
 """
+
+    SEPM = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/itms.cem.sepm) in C(module_defaults) to set the SEPM connection options once for every SEPM module.
+    support: full
+    membership: [itms.cem.sepm]
+"""
+
+    EDR = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/itms.cem.edr) in C(module_defaults) to set the EDR connection options once for every EDR module.
+    support: full
+    membership: [itms.cem.edr]
+"""
+
+    SEPM_EDR = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/itms.cem.sepm) and C(group/itms.cem.edr) in C(module_defaults) to set the SEPM and the EDR connection
+        options once; the module takes both.
+    support: full
+    membership: [itms.cem.sepm, itms.cem.edr]
+"""

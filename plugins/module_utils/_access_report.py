@@ -9,7 +9,7 @@
 * ``keep_administrator_blocks``: ``decide: from_evidence`` never lifts an administrator's block by itself;
 * ``writes``, ``refuse_approvals``, ``diff``: what a run writes, the ``max_approvals`` refusal, the task diff;
 * ``agent_row``: an agent with the console page's grid columns;
-* ``document``, ``outputs``: the report of ``agent_access_report``, in the shape ``_report.render_html`` and
+* ``document``: the report of ``agent_access_report``, in the shape ``_report.render_html`` and
   ``_report.render_json`` render for ``cem_report`` (so it has the same look).
 """
 
@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import difflib
 import operator
-import os
 
 from ansible_collections.itms.cem.plugins.module_utils._access_decide import (
     DECISIONS, normalize_guid, normalize_name, plan_counts, rule_counts,
@@ -31,7 +30,6 @@ DECISION_FOR = {"approved": "approve", "blocked": "block"}
 GRID = (("Agent Name", "agent_name"), ("Reported by", "reported_by"), ("Creation Date", "created"))
 DIFF_MAX_LINES = 1000
 REFUSAL_SHOWN = 20
-REPORT_FORMATS = ("html", "json")
 REPORT_COLUMNS = ["Decision", "Agent Name", "Agent GUID", "Reported by", "Creation Date", "Status before", "Rule",
                   "Reason", "Reconnected", "Last Success"]
 
@@ -185,20 +183,6 @@ def diff(plan, todo, max_lines=DIFF_MAX_LINES):
 
 
 # -- the report -----------------------------------------------------------------------------------
-def outputs(dest, formats):
-    """(path, format) pairs: ``dest`` with each format's extension (an .html or .json ending of dest replaced)."""
-    stem, extension = os.path.splitext(dest)
-    if extension.lower().lstrip(".") not in REPORT_FORMATS:
-        stem = dest
-    seen = []
-    for fmt in formats or REPORT_FORMATS:
-        if fmt not in REPORT_FORMATS:
-            raise InputError("Unknown report format %r; the formats are %s." % (fmt, ", ".join(REPORT_FORMATS)))
-        if fmt not in seen:
-            seen.append(fmt)
-    return [("%s.%s" % (stem, fmt), fmt) for fmt in seen]
-
-
 def _reconnection(verification):
     """{id or guid: (reconnected bool, last_success)} from agent_access_info's agents (verify_since)."""
     found = {}

@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +25,7 @@ from ansible_collections.itms.cem.plugins.module_utils._asdk_auth import Authent
 from ansible_collections.itms.cem.plugins.module_utils._errors import (
     AuthError, InputError, MissingDependency, TransportError, VendorFault,
 )
+from ansible_collections.itms.cem.plugins.module_utils._http import short_reason, tls_reason
 from ansible_collections.itms.cem.plugins.module_utils._secrets import scrub
 
 try:
@@ -262,18 +262,16 @@ class AsdkClient:
         text = self._scrub(exc)
         where = self.service_url(method.service)
         if isinstance(exc, requests.exceptions.SSLError):
-            reason = re.search(r"(certificate verify failed: .*?)(?: \(_ssl\.c:\d+\)|'\)|\"\)|$)", text)
-            return TransportError("TLS verification of the NS certificate failed for %s: %s."
-                                  % (self.base_url, (reason.group(1) if reason else _short_reason(text)).strip().rstrip(".")),
+            return TransportError("TLS verification of the NS certificate failed for %s: %s." % (self.base_url, tls_reason(text)),
                                   hint="Set ca_path to the PEM file of the CA that issued the NS certificate (a "
                                        "self-signed NS certificate is its own CA), and check that ns_url uses a name "
                                        "the certificate covers. validate_certs: false skips the check (not recommended).")
         if isinstance(exc, requests.exceptions.Timeout):
             return _Retryable("timed out after %ss" % self.timeout, where, timeout=True)
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-            return _Retryable(_short_reason(text), where)
+            return _Retryable(short_reason(text), where)
         if isinstance(exc, OSError):
-            return _Retryable(_short_reason(text), where)
+            return _Retryable(short_reason(text), where)
         return TransportError("Request to %s failed: %s." % (where, text))
 
     # ----- results
@@ -344,12 +342,3 @@ class _Retryable(Exception):
             return TransportError("The NS answered %s with HTTP %d (%s) %s." % (method.name, self.status, self.where, tried),
                                   hint=hint)
         return TransportError("Calling %s at %s failed: %s %s." % (method.name, self.where, self.reason, tried), hint=hint)
-
-
-def _short_reason(text):
-    for pattern in (r"Connection reset by peer", r"Connection refused", r"Connection aborted",
-                    r"Name or service not known", r"Temporary failure in name resolution",
-                    r"Remote end closed connection without response", r"No route to host", r"Network is unreachable"):
-        if re.search(pattern, text, re.I):
-            return pattern.lower()
-    return text[:300]

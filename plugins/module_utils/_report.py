@@ -322,6 +322,10 @@ def _names(names):
     return names[0] if len(names) == 1 else "%s and %s" % (", ".join(names[:-1]), names[-1])
 
 
+# How the header names where a report's data came from (``document["source"]``, in its order).
+SOURCE_LABELS = {"cmdb": "CMDB", "profile": "profile", "sepm": "SEPM", "edr": "EDR"}
+
+
 def render_html(document, max_rows=20000, full_files=()):
     """One self-contained page: summary cards, SVG charts over all rows, a paged table (capped at max_rows).
 
@@ -358,9 +362,9 @@ def render_html(document, max_rows=20000, full_files=()):
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<title>%(title)s</title><style>%(css)s</style></head><body>'
-        '<header><h1>%(title)s</h1><p>Report %(name)s &middot; CMDB %(cmdb)s &middot; profile %(profile)s</p></header>'
+        '<header><h1>%(title)s</h1><p>Report %(name)s%(source)s</p></header>'
         '<main><div class="cards">%(cards)s</div>%(notes)s<div class="charts">%(charts)s</div>'
-        '<section class="panel"><h2>Computers</h2><div class="toolbar"><input id="filter" type="search" '
+        '<section class="panel"><h2>%(table_title)s</h2><div class="toolbar"><input id="filter" type="search" '
         'placeholder="Filter rows (any column)" aria-label="Filter rows"><button id="prev" type="button">&larr; Prev</button>'
         '<button id="next" type="button">Next &rarr;</button><span id="pageinfo" class="muted"></span></div>'
         '%(filter_note)s'
@@ -368,8 +372,9 @@ def render_html(document, max_rows=20000, full_files=()):
         '</section></main><script type="application/json" id="report-summary">%(summary)s</script>'
         '<script type="application/json" id="report-data">%(payload)s</script>'
         '<script>%(js)s</script></body></html>\n'
-    ) % dict(title=_esc(document["title"]), css=_CSS, name=_esc(document["report"]), cmdb=_esc(source.get("cmdb")),
-             profile=_esc(source.get("profile")), cards=cards, notes=notes_html, charts=charts, head=head,
+    ) % dict(title=_esc(document["title"]), css=_CSS, name=_esc(document["report"]), cards=cards,
+             source="".join(" &middot; %s %s" % (_esc(SOURCE_LABELS.get(k, k)), _esc(v)) for k, v in source.items()),
+             table_title=_esc(document.get("table_title") or "Computers"), notes=notes_html, charts=charts, head=head,
              filter_note=filter_note, summary=_script_json(document["summary"]), payload=_script_json(dict(rows=shown)),
              js=_JS)
     return html.encode("utf-8")

@@ -163,23 +163,13 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.itms.cem.plugins.module_utils import _report
-from ansible_collections.itms.cem.plugins.module_utils._access_report import REPORT_FORMATS, document, outputs
+from ansible_collections.itms.cem.plugins.module_utils._access_report import document
 from ansible_collections.itms.cem.plugins.module_utils._cmdb import parse_cmdb_url
 from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
+from ansible_collections.itms.cem.plugins.module_utils._report_files import REPORT_FORMATS, outputs, write_all
 from ansible_collections.itms.cem.plugins.module_utils._runner import run_module
-
-
-def _mover(module):
-    """``AnsibleModule.atomic_move`` for _report.write_if_changed, its failure as a typed error."""
-    def move(tmp, dest):
-        try:
-            module.atomic_move(tmp, dest, unsafe_writes=module.params["unsafe_writes"])
-        except Exception as exc:  # ansible-core raises a bare Exception when the rename fails
-            raise InputError("Cannot put the report %s in place: %s." % (dest, exc),
-                             hint="Check that the directory is writable, or set unsafe_writes.")
-    return move
 
 
 def run(module, _client):
@@ -188,19 +178,10 @@ def run(module, _client):
         raise InputError("html_max_rows must be 0 (no cap) or a positive number of rows.")
     source = dict(cmdb=parse_cmdb_url(params["cmdb_url"]).display(), profile=load_cmdb_profile(params["cmdb_profile"]).name)
     report = document(params["plan"], params["verification"], params["title"], source)
-    files, before, after = [], {}, {}
-    full_files = [os.path.basename(path) for path, fmt in outputs(params["dest"], params["formats"]) if fmt == "json"]
-    for path, fmt in outputs(params["dest"], params["formats"]):
-        content = _report.render(report, fmt, params["html_max_rows"] or None, True, full_files)
-        existed = os.path.exists(path)
-        content_changed, _old, new = _report.write_if_changed(path, content, module.check_mode, _mover(module))
-        attributes = {}
-        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(params, path=path),
-                                                        content_changed, diff=attributes)
-        files.append(dict(path=path, format=fmt, changed=changed, sha256=new, size=len(content)))
-        before[path] = dict(attributes.get("before") or {}, state="present" if existed else "absent")
-        after[path] = dict(attributes.get("after") or {},
-                           state="present" if not content_changed else "changed" if existed else "created")
+    paths = outputs(params["dest"], params["formats"])
+    full_files = [os.path.basename(path) for path, fmt in paths if fmt == "json"]
+    files, before, after = write_all(
+        module, paths, lambda fmt: _report.render(report, fmt, params["html_max_rows"] or None, True, full_files))
     return (any(f["changed"] for f in files), dict(files=files, summary=report["summary"], notes=report["notes"]),
             dict(before=before, after=after))
 

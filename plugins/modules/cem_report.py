@@ -200,6 +200,7 @@ from ansible_collections.itms.cem.plugins.module_utils import _report
 from ansible_collections.itms.cem.plugins.module_utils._cmdb_args import cmdb_argument_spec, run_cmdb_module
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.module_utils._profile import load_cmdb_profile
+from ansible_collections.itms.cem.plugins.module_utils._report_files import write_all
 
 
 def plan_outputs(dest, formats):
@@ -220,18 +221,6 @@ def plan_outputs(dest, formats):
     return [("%s.%s" % (stem, fmt), fmt) for fmt in seen]
 
 
-def _mover(module):
-    """``AnsibleModule.atomic_move`` for _report.write_if_changed, its failure as a typed error."""
-    def move(tmp, dest):
-        try:
-            module.atomic_move(tmp, dest, unsafe_writes=module.params["unsafe_writes"])
-        except Exception as exc:  # ansible-core raises a bare Exception when the rename fails
-            raise InputError("Cannot put the report %s in place: %s." % (dest, exc),
-                             hint="Check that the directory is writable, or set unsafe_writes on a mount that "
-                                  "cannot be replaced atomically.")
-    return move
-
-
 def run(module, client):
     params = module.params
     outputs = plan_outputs(params["dest"], params["formats"])
@@ -241,21 +230,8 @@ def run(module, client):
     # A capped HTML page names the files of this task that hold every row.
     full_files = [os.path.basename(path) for path, fmt in outputs if fmt in ("json", "csv")]
     before_summary = _report.previous_summary(params["report"], document["columns"], outputs)
-    move = _mover(module)
-    files, before_files, after_files = [], {}, {}
-    for path, fmt in outputs:
-        content = _report.render(document, fmt, max_rows, params["csv_neutralize_formulas"], full_files)
-        existed = os.path.exists(path)
-        content_changed, _old, new = _report.write_if_changed(path, content, module.check_mode, move)
-        # mode, owner, group, SELinux context and attributes as the file modules set them; in check mode a
-        # pending change only makes changed true.
-        attributes = {}
-        file_args = module.load_file_common_arguments(params, path=path)
-        changed = module.set_fs_attributes_if_different(file_args, content_changed, diff=attributes)
-        files.append(dict(path=path, format=fmt, changed=changed, sha256=new, size=len(content)))
-        before_files[path] = dict(attributes.get("before") or {}, state="present" if existed else "absent")
-        state = "present" if not content_changed else "changed" if existed else "created"
-        after_files[path] = dict(attributes.get("after") or {}, state=state)
+    files, before_files, after_files = write_all(
+        module, outputs, lambda fmt: _report.render(document, fmt, max_rows, params["csv_neutralize_formulas"], full_files))
     changed = any(f["changed"] for f in files)
     # The diff shows the figures that change (the report as last written against the new one) and which files
     # are absent, created or changed; an unchanged file reads the same on both sides.

@@ -82,6 +82,33 @@ def asdk_contract():
     return services
 
 
+SEPM_CONTRACT_NAME = "sepm-rest-subset.json"
+
+
+def sepm_contract_path():
+    """The SEPM REST schema subset: $ITMS_CONTRACTS_DIR, the shared reference, or the copy in tests/contracts."""
+    for folder in (os.environ.get("ITMS_CONTRACTS_DIR"), SHARED_CONTRACTS, VENDORED_CONTRACTS):
+        if folder and os.path.exists(os.path.join(folder, SEPM_CONTRACT_NAME)):
+            return os.path.join(folder, SEPM_CONTRACT_NAME)
+    pytest.fail("The SEPM REST contract %s is missing from $ITMS_CONTRACTS_DIR, %s and %s."
+                % (SEPM_CONTRACT_NAME, SHARED_CONTRACTS, VENDORED_CONTRACTS))
+
+
+@pytest.fixture(scope="session")
+def sepm_contract_copies():
+    """(shared reference, copy in tests/contracts) paths of the SEPM contract; the first may not exist."""
+    return os.path.join(SHARED_CONTRACTS, SEPM_CONTRACT_NAME), os.path.join(VENDORED_CONTRACTS, SEPM_CONTRACT_NAME)
+
+
+@pytest.fixture(scope="session")
+def sepm_contract():
+    """The SEPM REST schema subset (Swagger 2.0, basePath /sepm) as loaded JSON."""
+    import json
+
+    with open(sepm_contract_path()) as handle:
+        return json.load(handle)
+
+
 @pytest.fixture(scope="session")
 def lab_db(tmp_path_factory):
     """A 1,000-computer lab CMDB shared by the tests of a session."""

@@ -4,7 +4,8 @@
 """The lab's certificate factory: good and deliberately bad server certificates (cryptography only).
 
 ``make_ca`` makes a CA (or, with ``issuer``, an intermediate CA); ``issue(kind, ca, ...)`` makes a server
-certificate of one of the ``KINDS``; ``write_pem`` and ``to_pfx`` write them out. ``KINDS`` maps each
+certificate of one of the ``KINDS``; ``issue_named`` a good one with a chosen CN and SAN (or none) from any
+CA; ``write_pem`` and ``to_pfx`` write them out. ``KINDS`` maps each
 kind to the finding ids ``itms.cem.tls_certificate_info`` must report for it when it is checked against
 ``names`` with the issuing lab CA as ``ca_path``.
 
@@ -132,26 +133,52 @@ def issue(kind, ca=None, names=("ig.cem-lab.example",), ips=("127.0.0.1",), now=
         start, end = now + datetime.timedelta(days=10), now + datetime.timedelta(days=400)
 
     common_name = ips[0] if kind == "ip_only" else (names[0] if names else ips[0])
+    cert = _build(common_name, key, None if kind == "self_signed" else ca, start, end, _sans(kind, names, ips),
+                  eku=kind != "no_eku", signed_by_ca=kind != "self_signed")
+    if kind == "sha1":
+        cert = resign_sha1(cert, ca[1])
+    return cert, key
+
+
+def _build(common_name, key, ca, start, end, san_entries, eku=True, signed_by_ca=True):
+    """The one leaf builder: ``san_entries`` None leaves the SAN extension out; without ``signed_by_ca`` it is self-signed."""
     subject = _name(common_name)
-    issuer_name, signer = (subject, key) if kind == "self_signed" else (ca[0].subject, ca[1])
+    issuer_name, signer = (ca[0].subject, ca[1]) if signed_by_ca else (subject, key)
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(end)
-               .add_extension(x509.SubjectAlternativeName(_sans(kind, names, ips)), critical=False)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
-    if kind != "self_signed":
+               .not_valid_before(start).not_valid_after(end))
+    if san_entries is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName(san_entries), critical=False)
+    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    if signed_by_ca:
         # A self-signed certificate made like IIS Manager or a gateway makes one: no basic constraints,
         # no key usage; the issued ones look like an enterprise CA's web server template.
         builder = (builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(_key_usage(False), critical=True)
                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca[1].public_key()),
                                   critical=False))
-    if kind != "no_eku":
+    if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    cert = builder.sign(signer, hashes.SHA256())
-    if kind == "sha1":
-        cert = resign_sha1(cert, signer)
-    return cert, key
+    return builder.sign(signer, hashes.SHA256())
+
+
+def issue_named(common_name, ca, dns=(), ips=(), san=True, fresh_key=False, days=365, now=None):
+    """A good server certificate issued by ``ca`` = (cert, key) outside ``KINDS``, and its key.
+
+    For certificates the kinds do not cover: another CA (an intercepting proxy's), a CN of one's choosing,
+    or no SAN extension at all (``san=False``: what EDR 4.6 refuses). ``fresh_key`` gives it a key of its
+    own, as a second appliance or a proxy has, instead of the process's shared leaf key.
+    """
+    if ca is None:
+        raise ValueError("issue_named needs ca=(cert, key), for example from make_ca()")
+    entries = None
+    if san:
+        entries = [x509.DNSName(n) for n in dns] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
+        if not entries:
+            raise ValueError("a SAN needs at least one name or address (san=False leaves the extension out)")
+    now = _now(now)
+    key = _key(2048, fresh=fresh_key)
+    return _build(common_name, key, ca, now - datetime.timedelta(days=1), now + datetime.timedelta(days=days), entries), key
 
 
 _SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")  # OID 1.2.840.113549.1.1.11, DER-encoded

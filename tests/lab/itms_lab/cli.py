@@ -5,7 +5,7 @@
 import argparse
 import sys
 
-from itms_lab import cmdb, rollback, services
+from itms_lab import cmdb, rollback, sepm_edr, services
 
 
 def build_parser():
@@ -28,6 +28,7 @@ def build_parser():
 
     services.add_subcommands(sub)
     rollback.add_subcommands(sub)
+    sepm_edr.add_subcommands(sub)
     return parser
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 itms.cem contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A lab service process: ``python -m itms_lab.daemon --dir DIR --service gateway|tls|dns`` (run by ``itms-lab up``).
+"""A lab service process: ``python -m itms_lab.daemon --dir DIR --service gateway|tls|dns|edr`` (run by ``itms-lab up``).
 
 Reads ``DIR/<service>-config.json``, starts the service, then writes ``DIR/<service>-ready.json`` (its pid
 and what the service reports: its ports) so that ``itms-lab up`` knows it is up. SIGTERM or SIGINT stops
@@ -18,7 +18,7 @@ import threading
 if __package__ in (None, ""):  # run as a file: make ``itms_lab`` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-SERVICES = ("gateway", "tls", "dns")
+SERVICES = ("gateway", "tls", "dns", "edr")
 
 
 class _Dns:
@@ -55,6 +55,9 @@ def _service(name, config):
     if name == "tls":
         from itms_lab.endpoints import Endpoints
         return Endpoints(config)
+    if name == "edr":
+        from itms_lab.sepm_edr import SepmEdr
+        return SepmEdr(config)
     return _Dns(config)
 
 

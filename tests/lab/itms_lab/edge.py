@@ -3,25 +3,26 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab's Cloud-enabled Management edge for ``itms-lab up`` / ``down`` / ``status``.
 
-Three background services beside the NS, each a ``python -m itms_lab.daemon --dir DIR --service NAME``
+Four background services beside the NS, each a ``python -m itms_lab.daemon --dir DIR --service NAME``
 process (see ``procs.py``): the lab Internet Gateway (``gateway.py``), the TLS endpoints with bad
-certificates (``endpoints.py``) and the lab DNS server (``dns.py``). This module turns the ``up`` flags
-into their configuration files, starts and stops them, and describes them for ``lab.json`` and
-``inventory.yml``.
+certificates (``endpoints.py``), the lab DNS server (``dns.py``) and the lab SEPM and EDR
+(``sepm_edr.py``). This module turns the ``up`` flags into their configuration files, starts and stops
+them, and describes them for ``lab.json`` and ``inventory.yml``.
 
 The gateway's process also lets the agents approved after ``itms-lab rollback`` reconnect to the lab CMDB, after
 ``--policy-interval`` seconds (``reconnect.py``).
 
 Files in DIR: ``ig/config.xml``, ``ig/a.log``, ``ig/host.json``, ``ig/gateway.pem`` (its certificate),
 ``ig/gateway.key``, ``ig/gateway-ca.pem`` (what to trust for it), ``tls/<kind>.pem``/``.key``, and per
-service ``<name>-config.json``, ``<name>.pid``, ``<name>-ready.json``, ``<name>-server.log``.
+service ``<name>-config.json``, ``<name>.pid``, ``<name>-ready.json``, ``<name>-server.log``; the SEPM and
+EDR's own files are listed in ``sepm_edr.py``.
 """
 
 import argparse
 import os
 import sys
 
-from itms_lab import gateway, procs, reconnect, tlsserve
+from itms_lab import gateway, procs, reconnect, sepm_edr, tlsserve
 
 LAB = procs.LAB
 GATEWAY_PROFILE = os.path.join(LAB, "profiles", "gateway.yml")
@@ -29,7 +30,8 @@ HOST = tlsserve.HOST
 NS_FQDN = "ns.cem-lab.internal"
 NS_VERSION = "8.8.1"
 START_TIMEOUT_S = 20
-SERVICES = (("gateway", "the lab Internet Gateway"), ("tls", "the lab TLS endpoints"), ("dns", "the lab DNS server"))
+SERVICES = (("gateway", "the lab Internet Gateway"), ("tls", "the lab TLS endpoints"), ("dns", "the lab DNS server"),
+            ("edr", "the lab SEPM and EDR"))
 
 
 def _kinds():
@@ -96,6 +98,7 @@ def add_arguments(parser):
     parser.add_argument("--policy-interval", type=_interval, default=None, metavar="N",
                         help="seconds after an approval before a lab agent reconnects (the agents' policy update "
                              "interval; default %d)" % reconnect.DEFAULT_POLICY_INTERVAL_S)
+    sepm_edr.add_up_argument(parser)
 
 
 # --------------------------------------------------------------------------- files and processes
@@ -189,6 +192,7 @@ def up(directory, args, port, ns_ready, ns_paths):
                 "ports": dict((kind, entry.get("port")) for kind, entry in (previous.get("tls_endpoints") or {}).items()),
                 "date_offsets": dict((kind, value) for kind, value in offsets.items() if kind in _kinds())},
         "dns": {"zone": zone(), "host": HOST, "port": (previous.get("dns") or {}).get("port") or 0},
+        "edr": sepm_edr.config(directory, previous, ns_paths["ca"], ns_paths["ca_key"]),
     }
     started, readies = {}, {}
     for name, service in services(directory).items():
@@ -204,8 +208,12 @@ def up(directory, args, port, ns_ready, ns_paths):
             elif name == "tls":
                 _warn_ignored(service.title, [("--date-offset %s=" % kind, (running.get("date_offsets") or {}).get(kind, 0),
                                                value) for kind, value in sorted(configs["tls"]["date_offsets"].items())])
+            elif name == "edr" and args.edr_scenario:
+                sepm_edr.write_scenario(directory, args.edr_scenario)  # a scenario switches at run time
             readies[name] = service.ready() or {}
             continue
+        if name == "edr":
+            sepm_edr.prepare(directory, args.edr_scenario)
         if name == "gateway":
             existing = None
             if os.path.exists(files["config_xml"]):
@@ -225,7 +233,7 @@ def up(directory, args, port, ns_ready, ns_paths):
 
 
 def down(directory):
-    """Stop the gateway, the TLS endpoints and the DNS server: [(title, pid)] of those that ran."""
+    """Stop the gateway, the TLS endpoints, the DNS server and the SEPM and EDR: [(title, pid)] of those that ran."""
     stopped = []
     for _name, service in services(directory).items():
         pid = service.stop()
@@ -244,6 +252,9 @@ def status(directory):
             entry["url"] = "https://%s:%d" % (HOST, ready["port"]) if ready.get("port") else None
         elif name == "tls":
             entry["ports"] = ready.get("ports") if pid else None
+        elif name == "edr":
+            entry["ports"] = ready.get("ports") if pid else None
+            entry["scenario"] = sepm_edr.read_scenario(directory) if pid else None
         else:
             entry["port"] = ready.get("port") if pid else None
         result[name] = entry
@@ -253,7 +264,8 @@ def status(directory):
 # --------------------------------------------------------------------------- lab.json and inventory
 
 def describe(directory, readies, ns_config):
-    """What lab.json gains: gateway, tls_endpoints, dns, access (from the running services' configs and ready files)."""
+    """What lab.json gains: gateway, tls_endpoints, dns, access, and the SEPM and EDR's (from the running services' configs
+    and ready files)."""
     from itms_lab import endpoints
 
     files = paths(directory)
@@ -261,7 +273,8 @@ def describe(directory, readies, ns_config):
     tls_config = procs.read_json(_config_path(directory, "tls")) or {}
     port = readies["gateway"]["port"]
     policy = (ns_config.get("policy_gateways") or [{}])[0]
-    return {
+    description = sepm_edr.describe(directory, readies["edr"])
+    description.update({
         "gateway": {"name": gateway.NAME, "host": HOST, "port": port, "url": "https://%s:%d" % (HOST, port),
                     "certificate": files["cert"], "ca_path": files["trust"], "config": files["config_xml"],
                     "log": files["log"], "state": files["host_state"], "profile": GATEWAY_PROFILE,
@@ -271,7 +284,8 @@ def describe(directory, readies, ns_config):
         "dns": {"host": HOST, "port": readies["dns"]["port"], "names": zone()},
         "access": {"policy_interval_seconds": gw_config.get("policy_interval_seconds", reconnect.DEFAULT_POLICY_INTERVAL_S),
                    "rollback": os.path.join(directory, "rollback.json")},
-    }
+    })
+    return description
 
 
 def inventory_vars(lab):
@@ -282,7 +296,7 @@ def inventory_vars(lab):
                 ("itms_dns_resolvers", ["%s:%d" % (lab["dns"]["host"], lab["dns"]["port"])]),
                 ("itms_ns_version", ns["version"]), ("itms_ns_fqdn", ns["fqdn"]), ("itms_ns_address", ns["host"]),
                 ("itms_ns_port", ns["port"]), ("itms_ns_agent_port", ns["port"]),
-                ("itms_policy_interval_seconds", lab["access"]["policy_interval_seconds"]))
+                ("itms_policy_interval_seconds", lab["access"]["policy_interval_seconds"])) + sepm_edr.inventory_vars(lab)
     group_vars = (("internet_gateway_name", gw["name"]), ("internet_gateway_profile", gw["profile"]),
                   ("internet_gateway_config_path", gw["config"]), ("internet_gateway_log_path", gw["log"]),
                   ("internet_gateway_host_state_file", gw["state"]))

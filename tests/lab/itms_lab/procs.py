@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 LAB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -167,3 +168,20 @@ class Service:
             raise LabError("%s (pid %d) of %s did not stop" % (self.title, pid, self.directory))
         self._forget()
         return pid
+
+
+class RequestLog:
+    """One JSON line per HTTP request of a lab server; the file is opened per line, so it may be truncated or moved.
+
+    A server writes the line before it sends the answer, so a client that has the answer finds its line.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, entry):
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        with self._lock:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)

@@ -24,7 +24,9 @@ Everything random comes from ``--seed``; only the times follow the clock. The CM
 busy timeout: the lab may be running). A CMDB is rolled back once: write a new one to rehearse again.
 
 ``fault --dir DIR --cmdb-fail-after-writes N`` makes the status change after the next N abort with "lab fault: the
-CMDB connection dropped" (a trigger on ``Lab_CEM_Agent_Access`` counting ``Lab_Access_Writes``); ``--clear`` lifts it.
+CMDB connection dropped" (a trigger on ``Lab_CEM_Agent_Access`` counting ``Lab_Access_Writes``); ``fault --sepm NAME``
+and ``--edr NAME`` make the lab SEPMs or the lab EDR misbehave (``DIR/sepm-edr-faults.json``, see ``sepm_edr.py``);
+``--clear`` lifts them all.
 """
 
 import argparse
@@ -38,8 +40,9 @@ import sys
 import uuid
 import xml.etree.ElementTree as ET
 
-from itms_lab import cmdb, edge, procs, reconnect
+from itms_lab import cmdb, edge, procs, reconnect, sepm_edr
 from itms_lab.procs import LabError
+from itms_lab.sepm_edr_http import FAULTS
 
 BUSY_TIMEOUT_S = 30
 KNOCK_WINDOW_S = 2 * 3600
@@ -99,13 +102,20 @@ def add_subcommands(subparsers):
     p_roll.add_argument("--seed", type=int, default=1, help="random seed (default 1): the same seed, the same rollback")
     p_roll.set_defaults(func=_run(command_rollback))
 
-    p_fault = subparsers.add_parser("fault", help="make the lab CMDB's access store fail a write, or clear that")
+    p_fault = subparsers.add_parser("fault", help="make the lab CMDB's access store fail a write, or the lab SEPM or EDR "
+                                                  "misbehave; or clear that")
     p_fault.add_argument("--dir", required=True, help="lab directory")
-    what = p_fault.add_mutually_exclusive_group(required=True)
+    what = p_fault.add_mutually_exclusive_group()
     what.add_argument("--cmdb-fail-after-writes", type=_count("--cmdb-fail-after-writes"), metavar="N",
                       help="the status change after the next N aborts with '%s'" % cmdb.FAULT_MESSAGE)
-    what.add_argument("--clear", action="store_true", help="remove the fault")
-    p_fault.set_defaults(func=_run(command_fault))
+    what.add_argument("--clear", action="store_true", help="remove the faults (the CMDB's, the SEPM's and the EDR's)")
+    p_fault.add_argument("--sepm", action="append", choices=FAULTS["sepm"], metavar="NAME",
+                         help="a fault of the lab SEPMs, at once and until --clear (repeatable; replaces the SEPM "
+                              "faults set before): %s" % ", ".join(FAULTS["sepm"]))
+    p_fault.add_argument("--edr", action="append", choices=FAULTS["edr"], metavar="NAME",
+                         help="a fault of the lab EDR API (repeatable; replaces the EDR faults set before): %s"
+                              % ", ".join(FAULTS["edr"]))
+    p_fault.set_defaults(func=_run(command_fault), fault_parser=p_fault)
 
 
 def _run(command):
@@ -374,8 +384,25 @@ def command_rollback(args):
 
 
 def command_fault(args):
+    if args.clear and (args.sepm or args.edr):
+        args.fault_parser.error("--clear lifts every fault: give it alone")
+    if not (args.clear or args.sepm or args.edr or args.cmdb_fail_after_writes is not None):
+        args.fault_parser.error("one of the arguments --cmdb-fail-after-writes --clear is required (or --sepm/--edr NAME)")
     path = lab_files(args.dir)["cmdb"]
+    if args.sepm or args.edr:
+        directory = os.path.abspath(args.dir)
+        now = sepm_edr.set_faults(directory, sepm=args.sepm, edr=args.edr)
+        sys.stdout.write("itms-lab: faults of the lab SEPMs: %s; of the lab EDR: %s (%s, read at every request); "
+                         "itms-lab fault --dir %s --clear lifts them\n"
+                         % (", ".join(now["sepm"]) or "none", ", ".join(now["edr"]) or "none",
+                            sepm_edr.files(directory)["faults"], args.dir))
+        if args.cmdb_fail_after_writes is None:
+            return 0
     if args.clear:
+        if sepm_edr.clear_faults(os.path.abspath(args.dir)):
+            sys.stdout.write("itms-lab: SEPM and EDR faults cleared\n")
+            if not os.path.isfile(path):
+                return 0
         if clear_fault(path):
             sys.stdout.write("itms-lab: fault cleared: status changes of %s go through again\n" % path)
         else:

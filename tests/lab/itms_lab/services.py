@@ -6,7 +6,7 @@
 ``up --dir DIR`` prepares DIR (certificates of a lab CA, a self-signed certificate, the accounts and
 their generated passwords, the CMDB) and starts the lab NS as a detached process (its own session,
 so it outlives the shell that started it), waits until it answers HTTPS, then starts the lab Internet
-Gateway, the TLS endpoints and the DNS server the same way (``edge.py``) and writes ``DIR/lab.json``
+Gateway, the TLS endpoints, the DNS server and the lab SEPM and EDR the same way (``edge.py``) and writes ``DIR/lab.json``
 and ``DIR/inventory.yml``. What DIR holds is kept from one ``up`` to the next (item store, passwords,
 certificates, ports when free), so a lab can be stopped and started again. ``down --dir DIR`` stops
 every service; it is fine to run when nothing runs.
@@ -15,7 +15,8 @@ Files in DIR: ``ca.pem`` (the CA to trust), ``ca.key``, ``ns.pem``/``ns.key`` (1
 and ns.cem-lab.internal), ``ns-selfsigned.pem``/``.key``, ``ns-secrets.json`` and ``ns-ntlm-users``
 (mode 0600), ``ns-config.json``, ``ns.pid``, ``ns-ready.json``, ``ns-server.log``, ``ns-items.json``,
 ``ns-requests.jsonl``, ``ns-faults.json`` (yours to write), ``cmdb.sqlite``, ``rollback.json`` (written by
-``itms-lab rollback``); the gateway's, the TLS endpoints' and the DNS server's files are listed in ``edge.py``.
+``itms-lab rollback``); the gateway's, the TLS endpoints' and the DNS server's files are listed in ``edge.py``,
+the SEPM and EDR's in ``sepm_edr.py``.
 """
 
 import argparse
@@ -393,9 +394,11 @@ def command_up(args):
     lab.update(edge.describe(directory, readies, _read_json(paths["config"]) or {}))
     _write(paths["lab"], json.dumps(lab, indent=1) + "\n", 0o600)
     _write(paths["inventory"], _inventory(lab, directory), 0o600)
-    sys.stdout.write("itms-lab: NS %s at %s (pid %d, %.1f s); gateway at %s%s; lab: %s; inventory: %s\n"
+    sys.stdout.write("itms-lab: NS %s at %s (pid %d, %.1f s); gateway at %s%s; SEPM at %s, EDR at %s (scenario %s); "
+                     "lab: %s; inventory: %s\n"
                      % (what, lab["ns"]["url"], ready["pid"], time.monotonic() - started, lab["gateway"]["url"],
-                        "" if "gateway" in edge_started else " (already running)", paths["lab"], paths["inventory"]))
+                        "" if "gateway" in edge_started else " (already running)", lab["sepm"]["url"], lab["edr"]["url"],
+                        lab["edr_scenario"]["current"], paths["lab"], paths["inventory"]))
     return 0
 
 

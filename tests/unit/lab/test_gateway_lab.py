@@ -233,7 +233,7 @@ def test_status_reports_each_service(lab):
     assert done.returncode == 0, done.stdout
     status = json.loads(done.stdout)
     services = status["services"]
-    assert sorted(services) == ["dns", "gateway", "ns", "tls"]
+    assert sorted(services) == ["dns", "edr", "gateway", "ns", "tls"]
     assert all(entry["running"] and entry["pid"] for entry in services.values())
     assert status["running"] and status["url"] == lab["ns"]["url"] == services["ns"]["url"]
     assert services["gateway"]["url"] == lab["gateway"]["url"] and services["dns"]["port"] == lab["dns"]["port"]

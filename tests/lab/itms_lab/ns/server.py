@@ -19,7 +19,6 @@ ASP.NET exception answered), ``ms``. A request's line is written before its answ
 
 import datetime
 import itertools
-import json
 import os
 import socket
 import socketserver
@@ -34,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 from itms_lab.ns import wire
+from itms_lab.procs import RequestLog
 from itms_lab.ns.asdk import METHODS, SERVICES, Asdk, AsdkFault, operation_names, post_capable
 from itms_lab.ns.auth import Accounts, ConnectionAuth, spnego
 from itms_lab.ns.faults import FaultInjector, delay_of
@@ -56,20 +56,6 @@ def _response(status, body=b"", content_type=None, headers=(), close=False, serv
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class RequestLog:
-    """One JSON line per HTTP request; the file is opened per line, so it may be truncated or moved."""
-
-    def __init__(self, path):
-        self.path = path
-        self._lock = threading.Lock()
-
-    def write(self, entry):
-        line = json.dumps(entry, sort_keys=True) + "\n"
-        with self._lock:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(line)
 
 
 class NSHandler(BaseHTTPRequestHandler):

@@ -9,6 +9,7 @@ import stat
 import pytest
 
 from ansible_collections.itms.cem.plugins.module_utils import _access_report
+from ansible_collections.itms.cem.plugins.module_utils import _report_files
 from ansible_collections.itms.cem.plugins.module_utils._errors import InputError
 from ansible_collections.itms.cem.plugins.modules import agent_access_report
 
@@ -121,9 +122,9 @@ def test_a_bad_plan_fails(run_module, args):
     ("/r/run-1.2", ["html"], [("/r/run-1.2.html", "html")]),
 ])
 def test_outputs(dest, formats, want):
-    assert _access_report.outputs(dest, formats) == want
+    assert _report_files.outputs(dest, formats) == want
 
 
 def test_outputs_refuses_an_unknown_format():
     with pytest.raises(InputError):
-        _access_report.outputs("/r/x", ["csv"])
+        _report_files.outputs("/r/x", ["csv"])
