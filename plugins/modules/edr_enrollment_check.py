@@ -209,7 +209,9 @@ summary:
   type: dict
   sample: {"pass": 11, "fail": 1, "needs_input": 2, "not_checkable": 1, "first_fail": "edr_certificate_name"}
 lines:
-  description: One line per cause, C([VERDICT] cause N id: summary) (C(related) instead of C(cause N) for the related checks), in the order of RV(causes).
+  description:
+    - "One line per cause, C([VERDICT] cause N id: summary) (C(related) instead of C(cause N) for the related checks),
+      in the order of RV(causes)."
   returned: always
   type: list
   elements: str

@@ -109,7 +109,7 @@ computers:
       description: The policy serial number of its group (with O(compare_policy_serial)).
       type: str
     policy_current:
-      description: Whether O(computers[].profile_serial) equals the group's (null when either is unknown or not compared).
+      description: Whether RV(computers[].profile_serial) equals the group's (null when either is unknown or not compared).
       type: bool
     atp_server:
       description: SEPM's C(atpServer) field, as given.

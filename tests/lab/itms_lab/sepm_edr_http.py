@@ -165,7 +165,7 @@ class App:
             return html_answer(200, self.title, "<form method=\"post\" action=\"/login\"><input name=\"username\">"
                                                 "<input type=\"password\" name=\"password\"></form>"), "html"
         if "redirect" in faults:
-            target = "https://%s:%d%s" % (OTHER_HOST, self.port, request.path)
+            target = "https://%s:%s%s" % (OTHER_HOST, self.port, request.path)
             if request.query:
                 target += "?" + urlencode(request.query, doseq=True)
             return empty_answer(302, [("Location", target)]), "redirect"

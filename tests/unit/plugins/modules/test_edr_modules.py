@@ -86,8 +86,8 @@ def test_group_info_reads_inheritance_locations_and_private_cloud(run_module, la
 
 
 def test_group_info_filters_without_settings_and_raw(run_module, lab):
-    result, failed = run_module(sepm_group_info.main, sepm_args(lab, full_paths=["my company\\workstations*"],
-                                                                 settings=False, raw=True))
+    args = sepm_args(lab, full_paths=["my company\\workstations*"], settings=False, raw=True)
+    result, failed = run_module(sepm_group_info.main, args)
     assert not failed
     assert sorted(g["full_path"] for g in result["groups"]) == [WORKSTATIONS, WORKSTATIONS + "\\Laptops"]
     assert all(g["private_cloud"] is None and g["location_settings_local"] is None for g in result["groups"])
@@ -109,8 +109,8 @@ def test_computer_info_filters_and_compares_the_policy_serial(run_module, lab):
     assert all(c["online"] and c["group_path"] == WORKSTATIONS for c in result["computers"])
     behind = sorted(c["name"] for c in result["computers"] if c["policy_current"] is False)
     assert len(behind) == 5 and all(c["group_policy_serial"] for c in result["computers"])
-    limited, failed = run_module(sepm_computer_info.main, sepm_args(lab, name="WS-00*", limit=2, raw=True,
-                                                                     compare_policy_serial=False))
+    args = sepm_args(lab, name="WS-00*", limit=2, raw=True, compare_policy_serial=False)
+    limited, failed = run_module(sepm_computer_info.main, args)
     assert not failed and limited["total"] == 2 and "policy_current" not in limited["computers"][0]
     assert limited["computers"][0]["raw"]["computerName"].startswith("WS-00")
 
