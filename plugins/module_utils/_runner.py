@@ -11,9 +11,9 @@ way for every external system:
 1. masks any password written into a URL option, before anything can fail and show it;
 2. opens the client with ``connect(module.params)``;
 3. calls ``run``; a typed error becomes ``fail_json`` with its actionable message and ``error_kind``;
-4. passes on the client's warnings (TLS, bindings, a login that may write ...);
-5. attaches the client's request statistics to the result under ``stats_key``;
-6. closes the client, whatever happened.
+4. closes the client (a SEPM logout, for example), whatever happened;
+5. passes on the client's warnings (TLS, bindings, a login that may write, a logout that failed ...);
+6. attaches the client's request statistics to the result under ``stats_key`` (closing included).
 
 A client is any object with ``warnings`` (a list of strings), ``stats()`` (a JSON-able dict) and
 ``close()``.
@@ -27,31 +27,43 @@ from ansible_collections.itms.cem.plugins.module_utils._errors import CemError
 from ansible_collections.itms.cem.plugins.module_utils._secrets import mask_in_module
 
 
-def _report(module, client, result, stats_key):
-    """Warnings and statistics of the client, into the module and the result."""
-    if client is None:
-        return
-    for warning in client.warnings:
-        module.warn(warning)
-    result[stats_key] = client.stats()
+class _Opened:
+    """The client of one run, closed exactly once: before its warnings and statistics are read, or on the way out."""
+
+    def __init__(self):
+        self.client = None
+
+    def close(self):
+        client, self.client = self.client, None
+        if client is not None:
+            client.close()
+        return client
+
+    def finish(self, module, result, stats_key):
+        """Close the client, then put its warnings and statistics into the module and the result."""
+        client = self.close()
+        if client is None:
+            return
+        for warning in client.warnings:
+            module.warn(warning)
+        result[stats_key] = client.stats()
 
 
 def run_module(module, run, connect, stats_key):
     """Open a client with ``connect``, call ``run(module, client)``, close the client, and exit the module."""
     mask_in_module(module)
-    client = None
+    opened = _Opened()
     try:
         try:
-            client = connect(module.params)
-            changed, result, diff = run(module, client)
+            opened.client = connect(module.params)
+            changed, result, diff = run(module, opened.client)
         except CemError as exc:
             failure = exc.to_fail_json()
-            _report(module, client, failure, stats_key)
+            opened.finish(module, failure, stats_key)
             module.fail_json(**failure)
-        _report(module, client, result, stats_key)
+        opened.finish(module, result, stats_key)
         if diff is not None:
             result["diff"] = diff
     finally:
-        if client is not None:
-            client.close()
+        opened.close()  # an unexpected error: the client is still closed
     module.exit_json(changed=bool(changed), **result)

@@ -171,3 +171,28 @@ def test_secrets_in_params():
     found = _secrets.secrets_in_params(dict(cmdb_url="mssql://sa:x1@db/c", cmdb_password="y2", n=3, t=None),
                                        secret_keys=("cmdb_password",))
     assert sorted(found) == ["x1", "y2"]
+
+
+class LoggingOutClient(Client):
+    """A client whose close does work worth reporting, as a SEPM logout does."""
+
+    def stats(self):
+        return dict(requests=2 + self.closed)
+
+    def close(self):
+        super(LoggingOutClient, self).close()
+        self.warnings.append("the logout failed")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_client_is_closed_once_before_its_warnings_and_statistics_are_read(capsys, warned, fails):
+    client = LoggingOutClient()
+
+    def run(module, c):
+        if fails:
+            raise NotFound("gone")
+        return False, {}, None
+
+    result, failed, _client, _out = execute(capsys, run, connect=lambda params: client)
+    assert failed is fails and client.closed == 1
+    assert result["x_requests"] == dict(requests=3) and warned == ["TLS is not verified", "the logout failed"]

@@ -187,7 +187,8 @@ def test_enrollment_report_check_run_repeat(run_module, lab, tmp_path):
     check, failed = run_module(edr_enrollment_check.main, check_args(lab, "tls_interception"))
     assert not failed
     dest = str(tmp_path / "out" / "enrollment")
-    report_args = dict(check=check, dest=dest)
+    # What a play registers: the result without the warnings ansible-playbook has already shown.
+    report_args = dict(check=dict((k, v) for k, v in check.items() if k not in ("warnings", "deprecations")), dest=dest)
     result, failed = run_module(edr_enrollment_report.main, dict(report_args, _ansible_check_mode=True))
     assert not failed and result["changed"] is True and not os.path.exists(str(tmp_path / "out"))
     assert result["summary"]["first_fail"] == "tls_interception"
@@ -203,3 +204,21 @@ def test_enrollment_report_check_run_repeat(run_module, lab, tmp_path):
     again, failed = run_module(edr_enrollment_report.main, report_args)
     assert not failed and again["changed"] is False
     assert_no_secret(lab, written)
+
+
+def test_a_pinned_fingerprint_replaces_the_ca_and_a_wrong_one_stops(run_module, lab):
+    args = sepm_args(lab, sepm_fingerprint=lab["sepm"]["fingerprint"], full_paths=[WORKSTATIONS])
+    del args["sepm_ca_path"]
+    result, failed = run_module(sepm_group_info.main, args)
+    assert not failed and len(result["groups"]) == 1 and "not checked" not in json.dumps(result.get("warnings"))
+    wrong = "00:" * 31 + "00"
+    result, failed = run_module(sepm_group_info.main, dict(args, sepm_fingerprint=wrong))
+    assert failed and result["error_kind"] == "transport" and "does not match sepm_fingerprint" in result["msg"]
+    assert lab["sepm"]["fingerprint"] in result["msg"]
+
+
+def test_no_verification_warns(run_module, lab):
+    args = sepm_args(lab, sepm_validate_certs=False, full_paths=[WORKSTATIONS])
+    del args["sepm_ca_path"]
+    result, failed = run_module(sepm_group_info.main, args)
+    assert not failed and "anyone on the path" in json.dumps(result["warnings"])  # 2.19 returns warning summaries
