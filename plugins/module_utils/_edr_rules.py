@@ -6,13 +6,13 @@
 
 The domain layer (``_edr_diag``) reads SEPM, EDR and TLS probes into an evidence dict; the operator adds what only
 the EDR console shows (``console``: the SEPM Controller connection name, Group Inclusion, the two options, the
-edition, the number of SEPM connections). Both shapes are those of section 2 of the issue 10 interfaces; the
-certificate rules live in ``_edr_rules_cert``, the SEPM group rules in ``_edr_rules_groups``, so that each file stays
-readable. ``evaluate`` decides each cause of ``CAUSES`` in that order, and never
-raises on odd evidence: a missing or unreadable value is missing, so the rule that needs it says what to give
-(``needs_input``) instead of guessing. Within a rule a failure found elsewhere still counts (fail > needs_input >
-pass). Several readings are inferred and not documented by Broadcom (see ``../shared/reference/sepm-edr.md``
-sections 4 and 7); the verdicts of those rules carry ``inferred: True``:
+edition, the number of SEPM connections). The evidence is what ``_edr_diag.gather`` reads and ``_edr_evidence``
+shapes, the console is the ``console`` option of ``edr_enrollment_check``; the certificate rules live in
+``_edr_rules_cert``, the SEPM group rules in ``_edr_rules_groups``, so that each file stays readable. ``evaluate``
+decides each cause of ``CAUSES`` in that order, and never raises on odd evidence: a missing or unreadable value is
+missing, so the rule that needs it says what to give (``needs_input``) instead of guessing. Within a rule a failure
+found elsewhere still counts (fail > needs_input > pass). Several readings are inferred and not documented by
+Broadcom (``docs/edr-enrollment.md``, "What is inferred"); the verdicts of those rules carry ``inferred: True``:
 
 * ``policy_not_pushed``: a computer's profile serial lagging its group's policy serial means the policy did not
   reach it (the semantics of ``profileSerialNo`` are not documented);
@@ -21,7 +21,7 @@ sections 4 and 7); the verdicts of those rules carry ``inferred: True``:
 * ``edr_inventory``: EDR endpoints are matched to SEPM computers by name (short name too) or ATP device id;
 * ``non_default_groups``: "non-default" groups are all but ``My Company`` and ``My Company\\Default Group``.
 
-Choices where the table of issue 10 leaves a corner open:
+Choices where the cause table leaves a corner open:
 
 * a group whose effective private cloud was not read at all is "unknown" (needs_input), never "does not use EDR";
   a flag that is missing or unreadable counts as off (a server is enabled only when it says so);
