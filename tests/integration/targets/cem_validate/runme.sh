@@ -36,7 +36,7 @@ expect_line() {  # expect_line LOG REGEX
 }
 
 no_changes() {  # no_changes LOG: every host of the recap has changed=0
-  python "$here/recap.py" "$1"
+  python "$here/../setup_lab_env/recap.py" "$1"
 }
 
 # 1. A new lab is a site before KB 216202 step 5: its CEM settings policy is disabled. validate.yml names step 5.

@@ -24,14 +24,8 @@ inv="$dir/inventory.yml"
 check="python $here/check.py $dir"
 
 recap_unchanged() {  # recap_unchanged LOG: every host of the PLAY RECAP has changed=0
-  python - "$1" <<'PY'
-import re, sys
-recap = open(sys.argv[1], encoding="utf-8").read().split("PLAY RECAP", 1)[-1]
-changed = [(h, n) for h, n in re.findall(r"^(\S+)\s+:.*\bchanged=(\d+)", recap, re.M) if int(n)]
-sys.exit("changed: %s" % changed if changed else 0)
-PY
+  python "$here/../setup_lab_env/recap.py" "$1"
 }
-
 # 1. The site before the disaster, and its scheduled report: the pre-rollback evidence.
 "$lab_cli" up --dir "$dir" --cmdb-computers 400 --policy-interval 2
 ansible-playbook -i "$inv" "$playbooks/report.yml" -e itms_report_dir="$work/pre"

@@ -68,7 +68,7 @@ python "$here/report.py" "$work/reports/edr-enrollment.json" "$work/reports/edr-
 test "$(grep -c -E '"\[(PASS|FAIL|NEEDS_INPUT|NOT_CHECKABLE)\] ' "$work/healthy.log")" = "$(python "$here/report.py" "$work/reports/edr-enrollment.json" --count)"
 sums="$(sha256sum "$work/reports/edr-enrollment.html" "$work/reports/edr-enrollment.json")"
 run "$work/repeat.log" -e "itms_report_dir=$work/reports" -e "@$work/healthy.json"
-python "$here/../cem_validate/recap.py" "$work/repeat.log"
+python "$here/../setup_lab_env/recap.py" "$work/repeat.log"
 test "$sums" = "$(sha256sum "$work/reports/edr-enrollment.html" "$work/reports/edr-enrollment.json")"
 
 # 3. A failing scenario (KB 171881: the SEP Policies address is the IP, the certificate names the host).

@@ -9,4 +9,4 @@ if not counts:
     sys.exit("no PLAY RECAP in %s" % sys.argv[1])
 changed = [(host, int(n)) for host, n in counts if int(n)]
 if changed:
-    sys.exit("validate.yml changed something: %s" % changed)
+    sys.exit("the play changed something: %s" % changed)
