@@ -229,6 +229,16 @@ def write_pem(path, cert, key=None):
     return path
 
 
+def write_pair(directory, name, cert, key):
+    """``DIR/<name>.pem`` (the certificate) and ``DIR/<name>.key`` (the key and the certificate, mode 0600): their paths."""
+    import os
+
+    cert_path, key_path = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+    write_pem(cert_path, cert)
+    write_pem(key_path, cert, key)
+    return cert_path, key_path
+
+
 def to_pfx(cert, key, password, chain=(), name="itms.cem lab"):
     """A PKCS#12 (.pfx) of ``cert`` with ``key`` (None: certificate only) and ``chain``, as bytes.
 

@@ -54,10 +54,7 @@ def issue_all(directory, ca_cert_path, ca_key_path):
     files = {}
     for kind in certs.KINDS:
         cert, key = certs.issue(kind, ca=ca, names=NAMES, ips=IPS)
-        cert_path, key_path = os.path.join(directory, kind + ".pem"), os.path.join(directory, kind + ".key")
-        certs.write_pem(cert_path, cert)
-        certs.write_pem(key_path, cert, key)  # the key file holds the certificate too; it is mode 0600
-        files[kind] = (cert_path, key_path)
+        files[kind] = certs.write_pair(directory, kind, cert, key)
     return files
 
 

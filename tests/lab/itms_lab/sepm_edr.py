@@ -182,10 +182,7 @@ def issue_certificates(cert_dir, ca_cert_path, ca_key_path):
     issued = {}
     for name, (common_name, dns, ips, san, issuer, own_key) in CERT_NAMES.items():
         cert, key = certs.issue_named(common_name, issuers[issuer], dns=dns, ips=ips, san=san, fresh_key=own_key)
-        cert_path, key_path = os.path.join(cert_dir, name + ".pem"), os.path.join(cert_dir, name + ".key")
-        certs.write_pem(cert_path, cert)
-        certs.write_pem(key_path, cert, key)  # the key file holds the certificate too; it is mode 0600
-        issued[name] = (cert_path, key_path)
+        issued[name] = certs.write_pair(cert_dir, name, cert, key)
     return issued
 
 
