@@ -7,7 +7,8 @@
 Only these functions call the SEPM and EDR clients for the enrollment modules; they hand the answers to
 ``_edr_evidence`` to be shaped and the rules (``_edr_rules``) decide. Reading is batch-first where the
 APIs allow it: one paged walk of the groups and one of the computers per SEPM; the external-communication
-settings have no bulk endpoint, so they cost two requests per group.
+settings have no bulk endpoint, so they cost three requests per group that does not inherit and one per group that
+does.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -48,8 +49,8 @@ def read_groups(client, full_paths=None, settings=True, warnings=None, keep_raw=
     ``raw`` is None, or with ``keep_raw`` the answers as SEPM gave them: {group, external_communication,
     location_external_communication}.
 
-    With ``settings``, each group's external-communication settings, its default location's and the
-    location's name are read as well.
+    With ``settings``, each group's external-communication settings are read as well, and for a group that does not
+    inherit, its default location's settings and name (three requests per such group, one per inheriting group).
     """
     warnings = warnings if warnings is not None else []
     found = []
@@ -67,7 +68,9 @@ def read_groups(client, full_paths=None, settings=True, warnings=None, keep_raw=
         group_settings = _optional(warnings, "external communication of %s" % path, client,
                                    "group_external_communication", path=ids)
         location_settings = name = None
-        if location:
+        # An inheriting group's default location is its non-inheriting parent's (SEPM's Group.defaultLocationId), read
+        # with that parent; its clients get what the group's own answer says.
+        if location and field(raw, "policyInheritanceEnabled") is not True:
             where = {"groupId": ident, "locationId": location}
             location_settings = _optional(warnings, "external communication of the default location of %s" % path,
                                           client, "location_external_communication", path=where)

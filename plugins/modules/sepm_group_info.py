@@ -13,8 +13,10 @@ short_description: Read SEPM groups with their inheritance, default location and
 version_added: 0.2.0
 description:
   - Walks the SEPM client groups (one paged request per 100 groups) and, unless O(settings=false), reads for each group
-    its external-communication settings and those of its default location (two requests per group; SEPM has no bulk
-    endpoint for them).
+    its external-communication settings and, for a group that does not inherit, those of its default location and the
+    location's name (three requests per such group, one per inheriting group; SEPM has no bulk endpoint for them).
+  - An inheriting group reports its non-inheriting parent's default location (as SEPM does) and no location settings
+    of its own; its external-communication settings are what SEPM answers for the group.
   - Returns, per group, whether it inherits its policies, its default location, the private-cloud settings SEPM pushes
     to its clients (the EDR addresses, ports and certificates), the proxy, and whether the default location's external
     communication differs from the group's (set locally; KB 236805 cause 12).

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("cryptography")
 pytest.importorskip("requests")
 
-from itms_lab import sepm_edr  # noqa: E402
+from itms_lab import edr_scenarios, sepm_edr  # noqa: E402
 
 from ansible_collections.itms.cem.plugins.module_utils import _edr_rules  # noqa: E402
 from ansible_collections.itms.cem.plugins.modules import (  # noqa: E402
@@ -136,7 +136,7 @@ def test_appliance_info_wrong_secret_is_a_clear_failure(run_module, lab):
     assert "Not-The-Secret-123" not in json.dumps(result)
 
 
-@pytest.mark.parametrize("scenario", ["healthy", "edr_certificate_name", "tls_interception", "group_across_sepms"])
+@pytest.mark.parametrize("scenario", edr_scenarios.names())
 def test_enrollment_check_gives_the_scenario_verdicts(run_module, lab, scenario):
     sepm_edr.write_scenario(lab["_dir"], scenario)
     result, failed = run_module(edr_enrollment_check.main, check_args(lab, scenario))
