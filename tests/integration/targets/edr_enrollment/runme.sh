@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2154  # collection_root and lab_cli are set by ../setup_lab_env/lab-env.sh, sourced below
 # The "Authentication Pending" diagnosis against the lab SEPM and EDR:
-# 1. every lab scenario gives exactly its expected failing causes (scenarios.yml, one play), and the info modules read
-#    the lab;
+# 1. every lab scenario gives exactly its expected failing causes, on the console and in the report (scenarios.yml,
+#    one play through the edr_enrollment role), and the info modules read the lab;
 # 2. playbooks/edr_enrollment.yml on a healthy lab: no failing cause, one line per cause, the HTML and JSON report;
 #    check mode writes nothing; a repeat changes nothing;
 # 3. a failing scenario: the report names it, and itms_fail_on_fail fails the play after writing the report;
@@ -54,7 +54,8 @@ clean() {  # clean LOG: no traceback and no secret of the lab in LOG
 }
 
 # 1. Every scenario.
-ansible-playbook -i "$inventory" "$here/scenarios.yml" -e "lab_json=$dir/lab.json" -e "lab_cli=$lab_cli" -e "lab_dir=$dir"
+ansible-playbook -i "$inventory" "$here/scenarios.yml" -e "lab_json=$dir/lab.json" -e "lab_cli=$lab_cli" -e "lab_dir=$dir" \
+  -e "report_root=$work/scenario-reports"
 
 # 2. The playbook on a healthy lab.
 "$lab_cli" edr-scenario --dir "$dir" healthy
