@@ -20,13 +20,13 @@ import fnmatch
 from urllib.parse import urlsplit
 
 from ansible_collections.itms.cem.plugins.module_utils import _edr_evidence as shape
+from ansible_collections.itms.cem.plugins.module_utils._edr_rules import HEALTH_ERRORS
 from ansible_collections.itms.cem.plugins.module_utils._errors import CemError, NotFound
 from ansible_collections.itms.cem.plugins.module_utils._http import field
 from ansible_collections.itms.cem.plugins.module_utils._tls import inspect_endpoint
 from ansible_collections.itms.cem.plugins.module_utils._tls_rules import describe, findings
 
 PAGE_SIZE = 100  # what PSSymantecSEPM uses against SEPM 14.3; the largest size SEPM accepts is not documented
-HEALTH_ERRORS = ("certificate_error", "connection_error", "authentication_error")
 
 
 def _matches(path, patterns):
