@@ -134,6 +134,11 @@ def sepm_evidence(client, name, computers=True, certificate_endpoint=None, timeo
     return evidence
 
 
+def appliances(client):
+    """The EDR appliances, shaped (``{id, name, version, role}``)."""
+    return [shape.appliance(a) for a in client.appliances()]
+
+
 def health_events(client, now, hours, errors_only=True):
     """EDR System Health events (type 1000) of the last ``hours``; only certificate, connection and authentication errors."""
     raw = client.query("systemactivities", where="type_id:1000", start=now - datetime.timedelta(hours=hours), end=now)
@@ -149,7 +154,7 @@ def edr_evidence(client, url, now, health_hours, event_minutes, endpoints=True):
         evidence["error"] = "edr_url was not given, so the EDR API was not read"
         return evidence
     try:
-        evidence["appliances"] = [shape.appliance(a) for a in client.appliances()]
+        evidence["appliances"] = appliances(client)
         evidence["version"] = shape.lowest_version(evidence["appliances"])
         if health_hours > 0:
             evidence["health_events"] = health_events(client, now, health_hours)

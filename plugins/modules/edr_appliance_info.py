@@ -92,7 +92,7 @@ def run(module, client):
     params = module.params
     if params["health_window_hours"] < 0:
         raise InputError("health_window_hours must be 0 or more, not %s." % params["health_window_hours"])
-    appliances = [shape.appliance(a) for a in client.appliances()]
+    appliances = diag.appliances(client)
     events = []
     if params["health_window_hours"]:
         events = diag.health_events(client, datetime.datetime.now(datetime.timezone.utc), params["health_window_hours"],
