@@ -190,3 +190,41 @@ def test_report_refuses_what_is_not_a_check_result(check):
 
     with pytest.raises(InputError, match="edr_enrollment_check"):
         _edr_report.document(check, "T")
+
+
+class DeletingSepm:
+    """A SEPM whose group G2 is deleted between the group list and its settings (its reads answer 404)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def pages(self, operation, path=None, query=None, page_size=100):
+        return [{"id": "G1", "fullPathName": "My Company\\A", "defaultLocationId": "L1"},
+                {"id": "G2", "fullPathName": "My Company\\B", "defaultLocationId": "L2"},
+                {"id": "G3", "fullPathName": "My Company\\A\\C", "defaultLocationId": "L1", "policyInheritanceEnabled": True},
+                "junk"]
+
+    def get(self, operation, path=None, query=None):
+        from ansible_collections.itms.cem.plugins.module_utils._errors import NotFound
+
+        self.calls.append((operation, path["groupId"]))
+        if path["groupId"] == "G2":
+            raise NotFound("SEPM has no group G2 (HTTP 410).")
+        if operation == "group_locations":
+            return [{"id": "L1", "name": "Default"}]
+        return _settings([{"address": "edr", "port": 443, "enable": True}])
+
+
+def test_read_groups_survives_a_group_deleted_while_reading_and_skips_inherited_locations():
+    from ansible_collections.itms.cem.plugins.module_utils import _edr_diag
+
+    client, warnings = DeletingSepm(), []
+    found = _edr_diag.read_groups(client, warnings=warnings, keep_raw=True)
+    entries = dict((entry["full_path"], (raw, entry)) for raw, entry in found)
+    assert sorted(entries) == ["My Company\\A", "My Company\\A\\C", "My Company\\B"]
+    assert entries["My Company\\A"][1]["default_location_name"] == "Default"
+    assert entries["My Company\\B"][1]["private_cloud"] is None and entries["My Company\\B"][0]["external_communication"] is None
+    assert len(warnings) == 3 and all("G2" in w for w in warnings)
+    # the inheriting group: its own settings only (its default location is its parent's)
+    assert [c for c in client.calls if c[1] == "G3"] == [("group_external_communication", "G3")]
+    assert entries["My Company\\A\\C"][1]["location_private_cloud"] is None
