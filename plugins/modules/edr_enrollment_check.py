@@ -168,7 +168,11 @@ EXAMPLES = r"""
 
 - name: One line per cause
   ansible.builtin.debug:
-    msg: "{{ enrollment.causes | map(attribute='verdict') | zip(enrollment.causes | map(attribute='summary')) | map('join', ': ') }}"
+    msg: "{{ enrollment.lines }}"
+
+- name: The evidence of what failed
+  ansible.builtin.debug:
+    msg: "{{ enrollment.causes | selectattr('verdict', 'equalto', 'fail') | map(attribute='evidence') | flatten }}"
 
 - name: With the connections from module_defaults and a second SEPM
   module_defaults:
