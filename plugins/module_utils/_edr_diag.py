@@ -84,23 +84,31 @@ def read_groups(client, full_paths=None, settings=True, warnings=None, keep_raw=
     return found
 
 
-def read_computers(client, name=None, group_paths=None, online=None, max_items=None):
-    """[(raw Computer, evidence computer)]: one paged walk of ``/computers``, filtered here by group and online state."""
-    query = {"sort": "COMPUTER_NAME"}
-    if name:
-        query["computerName"] = name
+def read_computers(client, name=None, group_paths=None, online=None, max_items=None, groups=None):
+    """[(raw Computer, evidence computer)] by name pattern, group and online state.
+
+    With ``group_paths`` and the ``groups`` already read (evidence groups) and no ``name``, only the matching groups'
+    computers are read (``/groups/{id}/computers``, paged); otherwise one paged walk of ``/computers`` (SEPM filters
+    ``name``), filtered here by group. Online state is filtered here: SEPM has no parameter for it.
+    """
+    if group_paths and groups is not None and not name:
+        sources = [("group_computers", {"groupId": g["id"]}, {}) for g in groups
+                   if g.get("id") and _matches(g["full_path"], group_paths)]
+    else:
+        sources = [("computers", None, {"sort": "COMPUTER_NAME", "computerName": name})]
     found = []
-    for raw in client.pages("computers", query=query, page_size=PAGE_SIZE):
-        if not isinstance(raw, dict):
-            continue
-        entry = shape.computer(raw)
-        if group_paths and not _matches(entry["group_path"], group_paths):
-            continue
-        if online is not None and entry["online"] != online:
-            continue
-        found.append((raw, entry))
-        if max_items and len(found) >= max_items:
-            break
+    for operation, path, query in sources:
+        for raw in client.pages(operation, path=path, query=query, page_size=PAGE_SIZE):
+            if not isinstance(raw, dict):
+                continue
+            entry = shape.computer(raw)
+            if group_paths and not _matches(entry["group_path"], group_paths):
+                continue
+            if online is not None and entry["online"] != online:
+                continue
+            found.append((raw, entry))
+            if max_items and len(found) >= max_items:
+                return found
     return found
 
 

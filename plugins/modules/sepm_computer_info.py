@@ -15,6 +15,8 @@ description:
   - Walks SEPM's computers (C(GET /api/v1/computers), 100 per page, until SEPM says the last page was reached) and
     returns, per computer, its group, online state, profile serial number and version, and the EDR fields SEPM keeps
     (C(atpServer), C(atpDeviceId), C(edrStatus)).
+  - With O(groups) and without O(name), only the computers of the matching groups are read
+    (C(GET /api/v1/groups/{id}/computers)), not the whole fleet.
   - With O(compare_policy_serial), the groups are read too (one paged request, without their settings) and each
     computer says whether its profile serial equals its group's policy serial. That the two are equal once a client
     has its group's policy is inferred, not documented by Broadcom.
@@ -156,13 +158,13 @@ def run(module, client):
     params = module.params
     if params["limit"] < 0:
         raise InputError("limit must be 0 (all) or more, not %s." % params["limit"])
-    serials = {}
-    if params["compare_policy_serial"]:
-        serials = dict(((entry["full_path"] or "").lower(), entry["policy_serial"])
-                       for _raw, entry in diag.read_groups(client, settings=False))
+    groups = None
+    if params["compare_policy_serial"] or params["groups"]:
+        groups = [entry for _raw, entry in diag.read_groups(client, settings=False)]
+    serials = dict(((g["full_path"] or "").lower(), g["policy_serial"]) for g in groups or [])
     computers = []
     for raw, entry in diag.read_computers(client, name=params["name"], group_paths=params["groups"],
-                                          online=params["online"], max_items=params["limit"] or None):
+                                          online=params["online"], max_items=params["limit"] or None, groups=groups):
         if params["compare_policy_serial"]:
             group_serial = serials.get((entry["group_path"] or "").lower())
             entry.update(group_policy_serial=group_serial,

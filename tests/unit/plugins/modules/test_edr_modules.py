@@ -109,9 +109,12 @@ def test_computer_info_filters_and_compares_the_policy_serial(run_module, lab):
     assert all(c["online"] and c["group_path"] == WORKSTATIONS for c in result["computers"])
     behind = sorted(c["name"] for c in result["computers"] if c["policy_current"] is False)
     assert len(behind) == 5 and all(c["group_policy_serial"] for c in result["computers"])
+    # Only the matching group's computers were read, not the fleet.
+    assert result["sepm_requests"]["calls"].get("group_computers") and "computers" not in result["sepm_requests"]["calls"]
     args = sepm_args(lab, name="WS-00*", limit=2, raw=True, compare_policy_serial=False)
     limited, failed = run_module(sepm_computer_info.main, args)
     assert not failed and limited["total"] == 2 and "policy_current" not in limited["computers"][0]
+    assert limited["sepm_requests"]["calls"]["computers"] == 1 and "groups" not in limited["sepm_requests"]["calls"]
     assert limited["computers"][0]["raw"]["computerName"].startswith("WS-00")
 
 
