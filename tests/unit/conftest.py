@@ -53,19 +53,23 @@ SHARED_CONTRACTS = os.path.join(os.path.dirname(REPO), "shared", "contracts")
 VENDORED_CONTRACTS = os.path.join(REPO, "tests", "contracts")
 
 
-def contract_path():
-    """The SMP 8.5.5713 web-service contract: $ITMS_CONTRACTS_DIR, the shared reference, or the copy in tests/contracts."""
+def contract_path(name=CONTRACT_NAME):
+    """A contract file: $ITMS_CONTRACTS_DIR, the shared reference, or the copy in tests/contracts."""
     for folder in (os.environ.get("ITMS_CONTRACTS_DIR"), SHARED_CONTRACTS, VENDORED_CONTRACTS):
-        if folder and os.path.exists(os.path.join(folder, CONTRACT_NAME)):
-            return os.path.join(folder, CONTRACT_NAME)
-    pytest.fail("The web-service contract %s is missing from $ITMS_CONTRACTS_DIR, %s and %s."
-                % (CONTRACT_NAME, SHARED_CONTRACTS, VENDORED_CONTRACTS))
+        if folder and os.path.exists(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    pytest.fail("The contract %s is missing from $ITMS_CONTRACTS_DIR, %s and %s." % (name, SHARED_CONTRACTS, VENDORED_CONTRACTS))
+
+
+def contract_copies_of(name):
+    """(shared reference, copy in tests/contracts) paths of a contract; the first may not exist."""
+    return os.path.join(SHARED_CONTRACTS, name), os.path.join(VENDORED_CONTRACTS, name)
 
 
 @pytest.fixture(scope="session")
 def contract_copies():
-    """(shared reference, copy in tests/contracts) paths of the contract; the first may not exist."""
-    return os.path.join(SHARED_CONTRACTS, CONTRACT_NAME), os.path.join(VENDORED_CONTRACTS, CONTRACT_NAME)
+    """(shared reference, copy in tests/contracts) paths of the SMP contract; the first may not exist."""
+    return contract_copies_of(CONTRACT_NAME)
 
 
 @pytest.fixture(scope="session")
@@ -85,19 +89,10 @@ def asdk_contract():
 SEPM_CONTRACT_NAME = "sepm-rest-subset.json"
 
 
-def sepm_contract_path():
-    """The SEPM REST schema subset: $ITMS_CONTRACTS_DIR, the shared reference, or the copy in tests/contracts."""
-    for folder in (os.environ.get("ITMS_CONTRACTS_DIR"), SHARED_CONTRACTS, VENDORED_CONTRACTS):
-        if folder and os.path.exists(os.path.join(folder, SEPM_CONTRACT_NAME)):
-            return os.path.join(folder, SEPM_CONTRACT_NAME)
-    pytest.fail("The SEPM REST contract %s is missing from $ITMS_CONTRACTS_DIR, %s and %s."
-                % (SEPM_CONTRACT_NAME, SHARED_CONTRACTS, VENDORED_CONTRACTS))
-
-
 @pytest.fixture(scope="session")
 def sepm_contract_copies():
     """(shared reference, copy in tests/contracts) paths of the SEPM contract; the first may not exist."""
-    return os.path.join(SHARED_CONTRACTS, SEPM_CONTRACT_NAME), os.path.join(VENDORED_CONTRACTS, SEPM_CONTRACT_NAME)
+    return contract_copies_of(SEPM_CONTRACT_NAME)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +100,7 @@ def sepm_contract():
     """The SEPM REST schema subset (Swagger 2.0, basePath /sepm) as loaded JSON."""
     import json
 
-    with open(sepm_contract_path()) as handle:
+    with open(contract_path(SEPM_CONTRACT_NAME)) as handle:
         return json.load(handle)
 
 

@@ -23,6 +23,16 @@ from cryptography.hazmat.primitives import serialization
 from itms_lab import certs, tlsserve
 
 
+class Clock:
+    """A monotonic clock the test moves by hand (``clock.now += 3600``), for token lifetimes."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
 def sha256_of(cert):
     """``AB:CD:...`` of a certificate, as the client normalises a pin."""
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()

@@ -10,7 +10,7 @@ import re
 import pytest
 
 import http_fixture
-from http_fixture import Reply, closed_port
+from http_fixture import Clock, Reply, closed_port
 
 from ansible_collections.itms.cem.plugins.module_utils import _edr, _edr_args
 from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, InputError, NotFound, TransportError, VendorFault
@@ -23,14 +23,6 @@ SECRET = "edr-client-secret-never-shown-0815"
 UTC = datetime.timezone.utc
 END = datetime.datetime(2026, 3, 21, 12, 0, 0, 250000, tzinfo=UTC)
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-class Clock:
-    def __init__(self):
-        self.now = 50.0
-
-    def __call__(self):
-        return self.now
 
 
 class FakeEdr:
@@ -96,7 +88,7 @@ def edr(https_server):
 
 def client_for(edr, pki, **options):
     fake, server = edr
-    settings = dict(ca_path=pki["ca_pem"], sleep=lambda seconds: None, clock=Clock())
+    settings = dict(ca_path=pki["ca_pem"], sleep=lambda seconds: None, clock=Clock(50.0))
     settings.update(options)
     return _edr.EdrClient(server.url + "/atpapi/v2", settings.pop("client_id", CLIENT_ID),
                           settings.pop("client_secret", SECRET), **settings)
@@ -145,7 +137,7 @@ def test_a_token_answer_without_access_token(edr, pki):
 
 def test_the_token_is_renewed_before_it_expires(edr, pki):
     fake, server = edr
-    clock = Clock()
+    clock = Clock(50.0)
     client = client_for(edr, pki, clock=clock)
     client.appliances()
     clock.now += 3539
@@ -160,7 +152,7 @@ def test_the_token_is_renewed_before_it_expires(edr, pki):
 def test_expires_in_is_honoured(edr, pki):
     fake, server = edr
     fake.expires_in = 600
-    clock = Clock()
+    clock = Clock(50.0)
     client = client_for(edr, pki, clock=clock)
     client.appliances()
     clock.now += 541

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import http_fixture
-from http_fixture import Reply
+from http_fixture import Clock, Reply
 
 from ansible_collections.itms.cem.plugins.module_utils import _sepm, _sepm_args
 from ansible_collections.itms.cem.plugins.module_utils._errors import AuthError, InputError, NotFound, TransportError, VendorFault
@@ -18,14 +18,6 @@ https_server = http_fixture.https_server
 USER = "sepmadmin"
 PASSWORD = "Pa55-sepm-never-shown-4711"
 API = "/sepm/api/v1"
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 class FakeSepm:
